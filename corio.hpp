@@ -1,0 +1,17 @@
+#pragma once
+// corio — a C++20 coroutine runtime for Linux. One include for everything:
+//
+//   #include <corio/corio.hpp>
+//
+// runtime/  task<T>, the work-stealing scheduler, spawn/join handles, join helpers, timers
+// sync/     async mutex, notify and friends, channels (usable from tasks and plain threads)
+// io/       the reactor behind the workers (io_uring, epoll fallback)
+
+#include "runtime/error.hpp"
+#include "runtime/join.hpp"
+#include "runtime/join_handle.hpp"
+#include "runtime/metrics.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/task.hpp"
+#include "runtime/task_set.hpp"
+#include "runtime/time.hpp"

@@ -1,0 +1,34 @@
+// Chooses and creates a worker's reactor (runtime/detail/reactor.hpp).
+
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "../../runtime/detail/reactor.hpp"
+
+namespace corio::detail {
+
+std::unique_ptr<reactor> make_uring_reactor();
+std::unique_ptr<reactor> make_epoll_reactor();
+bool uring_available() noexcept;
+
+const char* to_string(backend_kind kind) noexcept { return kind == backend_kind::uring ? "uring" : "epoll"; }
+
+backend_kind default_backend() {
+  static const backend_kind chosen = [] {
+    if (const char* env = std::getenv("CORIO_BACKEND"); env && *env) {
+      if (std::strcmp(env, "uring") == 0 || std::strcmp(env, "io_uring") == 0) return backend_kind::uring;
+      if (std::strcmp(env, "epoll") == 0) return backend_kind::epoll;
+      throw std::runtime_error(std::string("CORIO_BACKEND: unknown backend '") + env + "' (expected 'uring' or 'epoll')");
+    }
+    return uring_available() ? backend_kind::uring : backend_kind::epoll;
+  }();
+  return chosen;
+}
+
+std::unique_ptr<reactor> make_reactor(backend_kind kind) {
+  return kind == backend_kind::uring ? make_uring_reactor() : make_epoll_reactor();
+}
+
+}  // namespace corio::detail

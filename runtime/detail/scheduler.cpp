@@ -1,0 +1,696 @@
+// The work-stealing scheduler.
+//
+// Worker loop, one iteration ("tick"):
+//   1. every 61 ticks: poll the reactor without waiting and fire due timers, and take work from
+//      the injection queue first (so neither I/O nor injected tasks starve behind a busy
+//      local queue);
+//   2. next task: the LIFO slot (at most 3 in a row), else the local queue, else a batch from
+//      the injection queue;
+//   3. nothing local: become a searcher (if fewer than half the workers search) and steal
+//      half of a random victim's queue, then try the injection queue again;
+//   4. still nothing: park in the reactor until the next timer deadline or an unpark.
+//
+// Polling a task: notified -> running (or straight to cancellation if `cancelled` is set),
+// resume the innermost suspended coroutine, then either complete it (root is done) or
+// running -> idle, re-queueing it if it was woken meanwhile or asked to yield.
+//
+// Waking: a task woken from inside a poll on this worker goes to the LIFO slot (message
+// ping-pong stays on one core); from elsewhere on this worker to the back of its queue; from
+// any other thread to the injection queue. Each push that leaves stealable work wakes at most
+// one parked worker, and only if no worker is already searching (idle.hpp).
+//
+// Shutdown, in order: set `shutdown_`; unpark and join every worker thread; let each reactor
+// cancel and reap its operations in flight; close the injection queue and drop every queued
+// pointer (queues hold no references); close the registry and destroy every remaining frame,
+// newest task first (a child spawned by a task is destroyed before the task whose locals it
+// may borrow), completing each as cancelled; finally destroy the workers (timer wheels,
+// reactors). Destroying frames runs their destructors, which unlink from timers and sync
+// primitives that still exist at that point.
+
+#include "scheduler.hpp"
+
+#include <fmt/format.h>
+#include <pthread.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+
+#include "../error.hpp"
+#include "../metrics.hpp"
+#include "context.hpp"
+#include "frame_alloc.hpp"
+
+namespace corio::detail {
+
+namespace ts = task_state;
+
+namespace {
+thread_local thread_context tls_context;
+
+constexpr std::uint32_t maintenance_interval = 61;
+constexpr std::uint32_t max_lifo_streak = 3;
+constexpr std::size_t inject_batch = 64;
+
+void destroy_frame(scheduler& s, std::coroutine_handle<> root, std::uint64_t id) noexcept {
+  try {
+    root.destroy();
+  } catch (...) {
+    s.report_unhandled(std::current_exception(), id);
+  }
+}
+
+// Join slot encoding: a task waker, or a completion_listener* tagged with the low bit.
+void notify_join(task_header* t, bool failed) noexcept {
+  auto bits = reinterpret_cast<std::uintptr_t>(std::exchange(t->join_waiter, nullptr));
+  if (bits & 1u)
+    reinterpret_cast<completion_listener*>(bits & ~std::uintptr_t{1})->on_complete(t, failed);
+  else if (bits)
+    wake(reinterpret_cast<task_header*>(bits));
+}
+}  // namespace
+
+thread_context& this_thread() noexcept { return tls_context; }
+
+// ---------------------------------------------------------------------------------------------
+// task header operations
+
+void task_header::drop_ref() noexcept {
+  std::uint64_t prev = state.fetch_sub(ts::ref_one, std::memory_order_acq_rel);
+  if (ts::refs(prev) == 1) {
+    this->~task_header();
+    frame_free(this, sizeof(task_header));
+  }
+}
+
+void wake(task_header* t) noexcept {
+  scheduler* sched = t->sched;
+  std::uint64_t s = t->state.load(std::memory_order_acquire);
+  for (;;) {
+    bool push = !(s & (ts::complete | ts::notified | ts::running));
+    std::uint64_t ns = (s & (ts::complete | ts::notified)) ? s - ts::ref_one : (s | ts::notified) - ts::ref_one;
+    if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      if (push)
+        sched->schedule(t, false);  // the owner reference keeps t alive until it is polled
+      else if (ts::refs(ns) == 0) {
+        t->~task_header();
+        frame_free(t, sizeof(task_header));
+      }
+      return;
+    }
+  }
+}
+
+void abort_task(task_header* t) noexcept {
+  scheduler* sched = t->sched;
+  std::uint64_t s = t->state.load(std::memory_order_acquire);
+  for (;;) {
+    if (s & (ts::complete | ts::cancelled)) return;
+    bool push = !(s & (ts::running | ts::notified));
+    std::uint64_t ns = s | ts::cancelled | (push ? ts::notified : 0);
+    if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      if (push) sched->schedule(t, false);
+      return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// context helpers used by awaitables
+
+task_header* current_task_or_throw(const char* what) {
+  thread_context& c = this_thread();
+  if (!c.task)
+    throw usage_error(fmt::format("{}: must be awaited inside a task running on a corio runtime", what));
+  return c.task;
+}
+
+task_header* make_waker(std::coroutine_handle<> h, const char* what) {
+  task_header* t = current_task_or_throw(what);
+  t->resume = h;
+  t->add_ref();
+  return t;
+}
+
+bool coop_consume() noexcept {
+  thread_context& c = this_thread();
+  if (!c.task) return true;
+  if (c.budget <= 0) return false;
+  --c.budget;
+  return true;
+}
+
+std::coroutine_handle<> yield_to_scheduler(std::coroutine_handle<> h, const char* what) {
+  thread_context& c = this_thread();
+  if (!c.task) throw usage_error(fmt::format("{}: must be awaited inside a task running on a corio runtime", what));
+  c.task->resume = h;
+  c.yield_requested = true;
+  return std::noop_coroutine();
+}
+
+std::coroutine_handle<> symmetric_transfer(std::coroutine_handle<> to) noexcept {
+  thread_context& c = this_thread();
+  if (++c.transfers < max_transfers_per_poll || !c.task) return to;
+  c.task->resume = to;
+  c.yield_requested = true;
+  return std::noop_coroutine();
+}
+
+// ---------------------------------------------------------------------------------------------
+// worker
+
+worker::worker(scheduler& s, std::uint32_t index)
+    : sched_(s), index_(index), rng_(0x9E3779B97F4A7C15ull * (index + 1)), reactor_(make_reactor(s.backend())) {}
+
+worker::~worker() = default;
+
+void worker::unpark() noexcept { reactor_->unpark(); }
+
+void worker::arm_timer(timer_node* n) {
+  std::lock_guard lock(wheel_mutex_);
+  wheel_.insert(n);
+  timers_armed.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool worker::disarm_timer(timer_node* n) noexcept {
+  std::lock_guard lock(wheel_mutex_);
+  if (!n->linked) return false;
+  wheel_.remove(n);
+  timers_armed.fetch_sub(1, std::memory_order_relaxed);
+  return true;
+}
+
+std::optional<std::uint64_t> worker::next_timer_tick() {
+  std::lock_guard lock(wheel_mutex_);
+  return wheel_.next_expiration();
+}
+
+std::size_t worker::fire_timers(std::uint64_t now_tick) {
+  if (timers_armed.load(std::memory_order_relaxed) == 0) return 0;
+  std::lock_guard lock(wheel_mutex_);
+  // Fired under the lock: a node's owner removes it under the same lock, so once that removal
+  // returns, the node is no longer being fired.
+  std::size_t n = wheel_.advance(now_tick, [](timer_entry* e) {
+    auto* node = static_cast<timer_node*>(e);
+    node->fire(node);
+  });
+  timers_armed.fetch_sub(n, std::memory_order_relaxed);
+  return n;
+}
+
+void worker::push_local(task_header* t, bool lifo) {
+  if (lifo) {
+    task_header* prev = std::exchange(lifo_, t);
+    if (!prev) return;  // the slot was free: this worker runs it next, nothing to steal
+    t = prev;
+  }
+  queue_.push_back(t, [this](task_header* const* ts, std::size_t n) { sched_.inject_.push(ts, n); });
+  sched_.notify_parked();
+}
+
+task_header* worker::take_injected() {
+  if (sched_.inject_.empty()) return nullptr;
+  std::size_t want = std::min<std::size_t>(sched_.inject_.size() / sched_.num_workers() + 1, inject_batch);
+  task_header* batch[inject_batch];
+  std::size_t n = sched_.inject_.pop(batch, want);
+  if (n == 0) return nullptr;
+  for (std::size_t i = 1; i < n; ++i)
+    queue_.push_back(batch[i], [this](task_header* const* ts, std::size_t k) { sched_.inject_.push(ts, k); });
+  return batch[0];
+}
+
+task_header* worker::next_task() {
+  if (tick_ % maintenance_interval == 0)
+    if (task_header* t = take_injected()) return t;
+  if (lifo_) {
+    if (lifo_streak_ < max_lifo_streak) {
+      ++lifo_streak_;
+      return std::exchange(lifo_, nullptr);
+    }
+    // Too many hand-offs in a row: let the rest of the queue run first.
+    queue_.push_back(std::exchange(lifo_, nullptr),
+                     [this](task_header* const* ts, std::size_t n) { sched_.inject_.push(ts, n); });
+  }
+  lifo_streak_ = 0;
+  if (task_header* t = queue_.pop()) return t;
+  return take_injected();
+}
+
+task_header* worker::steal_work() {
+  const std::uint32_t n = sched_.num_workers();
+  if (n == 1) return nullptr;
+  if (!searching_) {
+    if (!sched_.idle_.transition_to_searching()) return nullptr;
+    searching_ = true;
+  }
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  std::uint32_t start = static_cast<std::uint32_t>(rng_ % n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    std::uint32_t v = (start + i) % n;
+    if (v == index_) continue;
+    if (task_header* t = sched_.workers_[v]->queue_.steal_into(queue_)) {
+      counters::bump(stats.steals);
+      return t;
+    }
+  }
+  return take_injected();
+}
+
+void worker::stop_searching() {
+  searching_ = false;
+  if (sched_.idle_.transition_from_searching()) sched_.notify_parked();
+}
+
+bool worker::maintenance() {
+  std::size_t n = reactor_->park(std::chrono::nanoseconds::zero());
+  n += fire_timers(sched_.now_tick());
+  return n > 0;
+}
+
+void worker::run(const std::atomic<bool>& done) {
+  thread_context& c = this_thread();
+  c.sched = &sched_;
+  c.current_worker = this;
+  while (!sched_.is_shutdown() && !done.load(std::memory_order_acquire)) {
+    ++tick_;
+    if (tick_ % maintenance_interval == 0) maintenance();
+    task_header* t = next_task();
+    if (!t) t = steal_work();
+    if (t) {
+      if (searching_) stop_searching();
+      poll(t);
+      continue;
+    }
+    park(done);
+  }
+  if (searching_) stop_searching();
+  c.current_worker = nullptr;
+  c.sched = nullptr;
+}
+
+void worker::park(const std::atomic<bool>& done) {
+  if (maintenance() && has_local_work()) return;
+  idle& id = sched_.idle_;
+  bool last_searcher = id.transition_to_parked(index_, searching_);
+  searching_ = false;
+  // Work published before we were on the sleeper list may have found nobody to wake.
+  if (last_searcher || !sched_.inject_.empty()) {
+    bool work = !sched_.inject_.empty();
+    for (auto& w : sched_.workers_) work = work || !w->queue_.empty();
+    if (work) sched_.notify_parked();
+  }
+  counters::bump(stats.parks);
+  while (!sched_.is_shutdown() && !done.load(std::memory_order_acquire)) {
+    std::optional<std::chrono::nanoseconds> timeout;
+    bool advanced = false;
+    if (sched_.paused()) {
+      if (id.num_unparked() == 0 && sched_.inject_.empty()) advanced = sched_.auto_advance();
+    } else if (auto tick = next_timer_tick()) {
+      auto left = sched_.tick_time(*tick) - sched_.now();
+      timeout = std::max(std::chrono::nanoseconds::zero(), std::chrono::duration_cast<std::chrono::nanoseconds>(left));
+    }
+    if (!advanced && !has_local_work()) reactor_->park(timeout);
+    // Due timers are this worker's work: count ourselves awake before firing them, so the
+    // wake-ups they cause go to other workers, not back to us.
+    auto due = next_timer_tick();
+    bool have_due = due && *due <= sched_.now_tick();
+    if (!id.is_parked(index_)) {
+      searching_ = true;  // a notifier took us off the list and counted us as searching
+      fire_timers(sched_.now_tick());
+      return;
+    }
+    if (have_due || has_local_work()) {
+      if (!id.unpark_self(index_)) searching_ = true;
+      fire_timers(sched_.now_tick());
+      return;
+    }
+  }
+  if (!id.unpark_self(index_)) searching_ = true;
+}
+
+void worker::poll(task_header* t) {
+  std::uint64_t s = t->state.load(std::memory_order_acquire);
+  for (;;) {
+    std::uint64_t ns = (s & ~ts::notified) | ts::running;
+    if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+  }
+  if (s & ts::cancelled) {
+    cancel(t);
+    return;
+  }
+  thread_context& c = this_thread();
+  c.task = t;
+  c.budget = coop_budget;
+  c.transfers = 0;
+  c.yield_requested = false;
+  c.root_exception = nullptr;
+  t->resume.resume();
+  c.task = nullptr;
+  counters::bump(stats.polls);
+  if (t->root.done()) {
+    sched_.complete(t, c.root_exception);
+    return;
+  }
+  release_running(t, c.yield_requested);
+}
+
+void worker::release_running(task_header* t, bool yielded) {
+  std::uint64_t s = t->state.load(std::memory_order_acquire);
+  for (;;) {
+    if ((s & ts::cancelled) && !yielded && !(s & ts::notified)) {
+      cancel(t);  // aborted while it ran and nobody queued it: cancel now, still `running`
+      return;
+    }
+    std::uint64_t ns = (s & ~ts::running) | (yielded ? ts::notified : 0);
+    if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      if (ns & ts::notified) push_local(t, false);
+      return;
+    }
+  }
+}
+
+void worker::park_after_hook(task_header* t) {
+  std::uint64_t s = t->state.load(std::memory_order_acquire);
+  for (;;) {
+    std::uint64_t ns = s & ~ts::running;
+    if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      if (ns & ts::notified) push_local(t, false);
+      return;
+    }
+  }
+}
+
+void worker::cancel(task_header* t) {
+  if (cancel_hook* h = t->hook) {
+    if (!h->cancel(t)) {  // the operation must finish first; its completion wakes us again
+      park_after_hook(t);
+      return;
+    }
+    t->hook = nullptr;
+  }
+  destroy_frame(sched_, std::exchange(t->root, {}), t->id);
+  sched_.finish_cancelled(t);
+}
+
+// ---------------------------------------------------------------------------------------------
+// scheduler
+
+namespace {
+runtime_config resolved(runtime_config cfg) {
+  if (cfg.current_thread)
+    cfg.workers = 1;
+  else if (cfg.workers == 0)
+    cfg.workers = std::max(1u, std::thread::hardware_concurrency());
+  return cfg;
+}
+}  // namespace
+
+scheduler::scheduler(runtime_config cfg)
+    : cfg_(resolved(std::move(cfg))),
+      backend_(cfg_.backend ? *cfg_.backend : default_backend()),
+      start_(std::chrono::steady_clock::now()),
+      idle_(cfg_.workers) {
+  const std::uint32_t n = cfg_.workers;
+  paused_.store(cfg_.start_paused, std::memory_order_relaxed);
+  registry_shards_ = 4 * static_cast<std::size_t>(n);
+  registry_ = std::make_unique<registry_shard_t[]>(registry_shards_);
+  workers_.reserve(n);
+  for (std::uint32_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
+  if (cfg_.current_thread) return;
+  threads_.reserve(n);
+  try {
+    for (std::uint32_t i = 0; i < n; ++i) {
+      threads_.emplace_back([this, i] {
+        std::string name = cfg_.thread_name.size() > 11 ? cfg_.thread_name.substr(0, 11) : cfg_.thread_name;
+        name += fmt::format("-{}", i);
+        pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+        workers_[i]->run(never_done_);
+      });
+    }
+  } catch (...) {
+    shutdown();
+    throw;
+  }
+}
+
+scheduler::~scheduler() { shutdown(); }
+
+std::size_t scheduler::registry_shard(const task_header* t) const noexcept { return t->id % registry_shards_; }
+
+void scheduler::register_task(task_header* t) {
+  registry_shard_t& sh = registry_[registry_shard(t)];
+  std::lock_guard lock(sh.mutex);
+  t->registry_slot = static_cast<std::uint32_t>(sh.tasks.size());
+  sh.tasks.push_back(t);
+}
+
+void scheduler::unregister_task(task_header* t) noexcept {
+  if (t->registry_slot == UINT32_MAX) return;  // taken out by shutdown
+  registry_shard_t& sh = registry_[registry_shard(t)];
+  std::lock_guard lock(sh.mutex);
+  if (t->registry_slot == UINT32_MAX) return;
+  task_header* last = sh.tasks.back();
+  sh.tasks[t->registry_slot] = last;
+  last->registry_slot = t->registry_slot;
+  sh.tasks.pop_back();
+  t->registry_slot = UINT32_MAX;
+}
+
+task_header* scheduler::spawn(std::coroutine_handle<> root, bool with_handle, completion_listener* listener) {
+  task_header* t;
+  try {
+    t = new (frame_alloc(sizeof(task_header))) task_header;
+  } catch (...) {
+    root.destroy();
+    throw;
+  }
+  t->root = root;
+  t->resume = root;
+  t->sched = this;
+  t->id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  std::uint64_t refs = with_handle ? 2 : 1;
+  std::uint64_t join_bits = (with_handle ? ts::join_interest : 0) | (listener ? ts::join_waiter : 0);
+  if (listener) t->join_waiter = reinterpret_cast<task_header*>(reinterpret_cast<std::uintptr_t>(listener) | 1u);
+  t->state.store(ts::notified | join_bits | refs * ts::ref_one, std::memory_order_relaxed);
+
+  bool accepted = false;
+  {
+    registry_shard_t& sh = registry_[registry_shard(t)];
+    std::lock_guard lock(sh.mutex);
+    if (!closed_.load(std::memory_order_acquire)) {
+      t->registry_slot = static_cast<std::uint32_t>(sh.tasks.size());
+      sh.tasks.push_back(t);
+      accepted = true;
+    }
+  }
+  if (!accepted) {  // spawned after shutdown: never runs; its handle reports cancellation
+    t->registry_slot = UINT32_MAX;
+    t->root = {};
+    t->state.store(ts::complete | ts::cancelled | ts::released | join_bits | refs * ts::ref_one, std::memory_order_release);
+    destroy_frame(*this, root, t->id);
+    if (listener) notify_join(t, false);
+    t->drop_ref();  // the owner's; a detached task is gone now
+    return with_handle ? t : nullptr;
+  }
+  thread_context& c = this_thread();
+  if (c.current_worker && c.sched == this)
+    worker::counters::bump(c.current_worker->stats.spawned);
+  else
+    spawned_outside_.fetch_add(1, std::memory_order_relaxed);
+  schedule(t, true);
+  return t;
+}
+
+void scheduler::schedule(task_header* t, bool yield) {
+  thread_context& c = this_thread();
+  if (c.current_worker && c.sched == this && !closed_.load(std::memory_order_relaxed)) {
+    c.current_worker->push_local(t, !yield && c.task != nullptr);
+    return;
+  }
+  if (!inject_.push(t)) return;  // shut down: the registry destroys the task
+  notify_parked();
+}
+
+void scheduler::notify_parked() {
+  if (auto w = idle_.worker_to_notify()) workers_[*w]->unpark();
+}
+
+void scheduler::complete(task_header* t, std::exception_ptr* exc) {
+  std::uint64_t s = t->state.load(std::memory_order_acquire);
+  std::uint64_t ns;
+  for (;;) {
+    ns = (s & ~(ts::running | ts::notified)) | ts::complete;
+    if (!(s & ts::join_interest)) ns |= ts::released;
+    if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+  }
+  if (ns & ts::released) {  // detached: nobody will read the result
+    if (exc && *exc) report_unhandled(*exc, t->id);
+    destroy_frame(*this, std::exchange(t->root, {}), t->id);
+  }
+  if (ns & ts::join_waiter) notify_join(t, exc && *exc);
+  unregister_task(t);
+  thread_context& c = this_thread();
+  if (c.current_worker && c.sched == this)
+    worker::counters::bump(c.current_worker->stats.completed);
+  else
+    completed_outside_.fetch_add(1, std::memory_order_relaxed);
+  t->drop_ref();
+}
+
+void scheduler::finish_cancelled(task_header* t) {
+  std::uint64_t s = t->state.load(std::memory_order_acquire);
+  std::uint64_t ns;
+  for (;;) {
+    ns = (s & ~(ts::running | ts::notified)) | ts::complete | ts::released | ts::cancelled;
+    if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+  }
+  if (ns & ts::join_waiter) notify_join(t, false);
+  unregister_task(t);
+  thread_context& c = this_thread();
+  if (c.current_worker && c.sched == this)
+    worker::counters::bump(c.current_worker->stats.completed);
+  else
+    completed_outside_.fetch_add(1, std::memory_order_relaxed);
+  t->drop_ref();
+}
+
+void scheduler::report_unhandled(std::exception_ptr e, std::uint64_t id) noexcept {
+  try {
+    if (cfg_.on_unhandled_exception) {
+      cfg_.on_unhandled_exception(e, id);
+      return;
+    }
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      fmt::print(stderr, "corio: task {} finished with an unhandled exception: {}\n", id, ex.what());
+    } catch (...) {
+      fmt::print(stderr, "corio: task {} finished with an unhandled exception of a non-std type\n", id);
+    }
+  } catch (...) {
+    std::fputs("corio: the unhandled-exception hook threw; the exception is dropped\n", stderr);
+  }
+}
+
+void scheduler::run_current_thread(const std::atomic<bool>& done) { workers_[0]->run(done); }
+
+void scheduler::shutdown() {
+  thread_context& c = this_thread();
+  if (c.sched == this && c.current_worker)
+    throw usage_error("corio::runtime::shutdown called from one of the runtime's own worker threads");
+  std::lock_guard lock(shutdown_mutex_);
+  if (closed_.load(std::memory_order_acquire)) return;
+  shutdown_.store(true, std::memory_order_release);
+  for (auto& w : workers_) w->unpark();
+  for (auto& th : threads_)
+    if (th.joinable()) th.join();
+  threads_.clear();
+  for (auto& w : workers_) w->reactor_->shutdown();
+  closed_.store(true, std::memory_order_release);
+  inject_.close();
+  for (auto& w : workers_) {
+    w->lifo_ = nullptr;
+    while (w->queue_.pop()) {
+    }
+  }
+  destroy_remaining();
+}
+
+void scheduler::destroy_remaining() {
+  std::vector<task_header*> all;
+  for (std::size_t i = 0; i < registry_shards_; ++i) {
+    std::lock_guard lock(registry_[i].mutex);
+    for (task_header* t : registry_[i].tasks) t->registry_slot = UINT32_MAX;
+    all.insert(all.end(), registry_[i].tasks.begin(), registry_[i].tasks.end());
+    registry_[i].tasks.clear();
+  }
+  std::sort(all.begin(), all.end(), [](const task_header* a, const task_header* b) { return a->id > b->id; });
+  for (task_header* t : all) {
+    t->hook = nullptr;  // the reactors have already completed every operation
+    if (auto root = std::exchange(t->root, {})) destroy_frame(*this, root, t->id);
+    finish_cancelled(t);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// time
+
+std::chrono::steady_clock::time_point scheduler::now() const noexcept {
+  if (paused()) return start_ + std::chrono::nanoseconds(virtual_ns_.load(std::memory_order_acquire));
+  return std::chrono::steady_clock::now();
+}
+
+std::uint64_t scheduler::now_tick() const noexcept {
+  auto d = now() - start_;
+  if (d.count() <= 0) return 0;
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+std::uint64_t scheduler::deadline_tick(std::chrono::steady_clock::time_point tp) const noexcept {
+  if (tp <= start_) return 0;
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(tp - start_).count();  // tp > start_: no overflow
+  std::uint64_t u = static_cast<std::uint64_t>(ns);
+  return u / 1'000'000 + (u % 1'000'000 != 0);
+}
+
+std::chrono::steady_clock::time_point scheduler::tick_time(std::uint64_t tick) const noexcept {
+  using namespace std::chrono;
+  auto max_ms = duration_cast<milliseconds>(steady_clock::time_point::max() - start_).count();
+  if (tick >= static_cast<std::uint64_t>(max_ms)) return steady_clock::time_point::max();
+  return start_ + milliseconds(tick);
+}
+
+void scheduler::advance(std::chrono::nanoseconds d) {
+  if (!paused()) throw usage_error("corio::time::advance: time is not paused (build the runtime with start_paused)");
+  if (d.count() < 0) throw std::invalid_argument("corio::time::advance: negative duration");
+  std::int64_t cur = virtual_ns_.load(std::memory_order_acquire);
+  std::int64_t room = std::numeric_limits<std::int64_t>::max() / 2 - cur;
+  virtual_ns_.store(cur + std::min<std::int64_t>(d.count(), room), std::memory_order_release);
+  std::uint64_t now = now_tick();
+  for (auto& w : workers_) w->fire_timers(now);
+}
+
+bool scheduler::auto_advance() {
+  for (;;) {
+    std::optional<std::uint64_t> next;
+    for (auto& w : workers_)
+      if (auto t = w->next_timer_tick()) next = next ? std::min(*next, *t) : *t;
+    if (!next) return false;
+    auto target = tick_time(*next) - start_;
+    std::int64_t target_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(target).count();
+    if (target_ns > virtual_ns_.load(std::memory_order_acquire)) virtual_ns_.store(target_ns, std::memory_order_release);
+    std::size_t fired = 0;
+    std::uint64_t now = now_tick();
+    for (auto& w : workers_) fired += w->fire_timers(now);
+    if (fired) return true;
+  }
+}
+
+void scheduler::fill_metrics(runtime_metrics& m) const {
+  m.workers = num_workers();
+  std::uint64_t spawned = spawned_outside_.load(std::memory_order_relaxed);
+  std::uint64_t completed = completed_outside_.load(std::memory_order_relaxed);
+  m.per_worker.clear();
+  for (auto& w : workers_) {
+    worker_metrics wm;
+    wm.polls = w->stats.polls.load(std::memory_order_relaxed);
+    wm.steals = w->stats.steals.load(std::memory_order_relaxed);
+    wm.parks = w->stats.parks.load(std::memory_order_relaxed);
+    wm.local_queue_depth = w->queue_.size();
+    wm.timers_armed = w->timers_armed.load(std::memory_order_relaxed);
+    spawned += w->stats.spawned.load(std::memory_order_relaxed);
+    completed += w->stats.completed.load(std::memory_order_relaxed);
+    m.polls += wm.polls;
+    m.steals += wm.steals;
+    m.parks += wm.parks;
+    m.timers_armed += wm.timers_armed;
+    m.per_worker.push_back(wm);
+  }
+  m.tasks_spawned = spawned;
+  m.tasks_alive = spawned >= completed ? spawned - completed : 0;
+  m.injection_queue_depth = inject_.size();
+}
+
+}  // namespace corio::detail

@@ -1,0 +1,195 @@
+#pragma once
+// The multi-threaded work-stealing scheduler behind corio::runtime. Protocol notes are at the
+// top of scheduler.cpp; the task state machine is in task_header.hpp.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "idle.hpp"
+#include "inject_queue.hpp"
+#include "local_queue.hpp"
+#include "reactor.hpp"
+#include "task_header.hpp"
+#include "timer_wheel.hpp"
+
+namespace corio {
+struct runtime_metrics;
+}
+
+namespace corio::detail {
+
+struct runtime_config {
+  unsigned workers = 0;  ///< 0: one per core
+  bool current_thread = false;
+  std::string thread_name = "corio-worker";
+  std::function<void(std::exception_ptr, std::uint64_t)> on_unhandled_exception;
+  bool start_paused = false;
+  std::optional<backend_kind> backend;
+};
+
+/// Something to run when a task completes, stored in the join slot instead of a waker
+/// (task groups use it to learn which child finished, without a task waiting on each one).
+struct completion_listener {
+  /// Called once, on the completing thread, after the child's frame has finished running (or
+  /// been destroyed). `failed`: it finished by throwing. Must not throw.
+  virtual void on_complete(task_header* child, bool failed) noexcept = 0;
+
+ protected:
+  ~completion_listener() = default;
+};
+
+/// A wheel entry with something to do when it fires (wake a task, signal a group). `fire`
+/// runs on the thread advancing the wheel, under the wheel's lock.
+struct timer_node : timer_entry {
+  void (*fire)(timer_node*) noexcept = nullptr;
+};
+
+class scheduler;
+
+class worker {
+ public:
+  worker(scheduler& s, std::uint32_t index);
+  ~worker();
+
+  /// The worker loop; returns when `done()` is true or the runtime shuts down.
+  void run(const std::atomic<bool>& done);
+
+  void unpark() noexcept;
+  std::uint32_t index() const noexcept { return index_; }
+
+  // --- timers (any thread; the wheel is behind wheel_mutex_) ---
+  void arm_timer(timer_node* n);
+  /// Returns true if `n` was still armed (it will not fire now); false if it already fired.
+  bool disarm_timer(timer_node* n) noexcept;
+  std::optional<std::uint64_t> next_timer_tick();
+  /// Fires every timer due at `now_tick`; returns how many fired.
+  std::size_t fire_timers(std::uint64_t now_tick);
+
+  // --- scheduling, on this worker's own thread ---
+  void push_local(task_header* t, bool lifo);
+
+  struct counters {
+    std::atomic<std::uint64_t> polls{0}, steals{0}, parks{0}, spawned{0}, completed{0};
+    static void bump(std::atomic<std::uint64_t>& c) noexcept { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+  };
+  counters stats;
+  std::atomic<std::size_t> timers_armed{0};
+
+ private:
+  friend class scheduler;
+  task_header* next_task();
+  task_header* steal_work();
+  task_header* take_injected();
+  void stop_searching();
+  void park(const std::atomic<bool>& done);
+  void park_after_hook(task_header* t);
+  bool maintenance();
+  void poll(task_header* t);
+  void cancel(task_header* t);
+  void release_running(task_header* t, bool yielded);
+  bool has_local_work() const noexcept { return lifo_ != nullptr || !queue_.empty(); }
+
+  scheduler& sched_;
+  const std::uint32_t index_;
+  local_queue<256> queue_;
+  task_header* lifo_ = nullptr;
+  std::uint32_t lifo_streak_ = 0;
+  std::uint32_t tick_ = 0;
+  std::uint64_t rng_;
+  bool searching_ = false;
+  std::unique_ptr<reactor> reactor_;
+  std::mutex wheel_mutex_;
+  timer_wheel wheel_;
+};
+
+class scheduler {
+ public:
+  explicit scheduler(runtime_config cfg);
+  ~scheduler();
+
+  // --- spawning and waking ---
+  /// Takes ownership of `root` (a not-yet-started coroutine) and queues it. With a handle, the
+  /// returned header carries the handle's reference; without, the result is only for
+  /// identification and may be null. After shutdown the frame is destroyed at once and the
+  /// header comes back complete and cancelled.
+  /// A `listener` (requires with_handle) is registered in the join slot before the task can
+  /// run, and is called exactly once, even when the runtime is already shut down.
+  task_header* spawn(std::coroutine_handle<> root, bool with_handle, completion_listener* listener = nullptr);
+  /// Queues a task that just became notified (called by wake/abort/yield).
+  void schedule(task_header* t, bool yield);
+  void notify_parked();
+
+  // --- completion (called by workers, and by shutdown for tasks it destroys) ---
+  void complete(task_header* t, std::exception_ptr* exc);
+  void finish_cancelled(task_header* t);
+  void report_unhandled(std::exception_ptr e, std::uint64_t id) noexcept;
+
+  // --- running ---
+  /// current_thread flavour: runs the single worker on the calling thread until done().
+  void run_current_thread(const std::atomic<bool>& done);
+  void shutdown();
+  bool is_shutdown() const noexcept { return shutdown_.load(std::memory_order_acquire); }
+
+  // --- time ---
+  std::chrono::steady_clock::time_point now() const noexcept;
+  /// Ticks (ms since start): deadlines round up, the present rounds down, so nothing fires early.
+  std::uint64_t deadline_tick(std::chrono::steady_clock::time_point tp) const noexcept;
+  std::uint64_t now_tick() const noexcept;
+  std::chrono::steady_clock::time_point tick_time(std::uint64_t tick) const noexcept;
+  bool paused() const noexcept { return paused_.load(std::memory_order_acquire); }
+  /// Paused time only: moves the clock forward by d and fires what is due.
+  void advance(std::chrono::nanoseconds d);
+  /// Paused time, all workers idle: jump to the earliest timer and fire it. Returns true if
+  /// something fired.
+  bool auto_advance();
+
+  void fill_metrics(runtime_metrics& m) const;
+
+  const runtime_config& config() const noexcept { return cfg_; }
+  std::uint32_t num_workers() const noexcept { return static_cast<std::uint32_t>(workers_.size()); }
+  worker& worker_at(std::uint32_t i) noexcept { return *workers_[i]; }
+  inject_queue& injected() noexcept { return inject_; }
+  idle& idle_state() noexcept { return idle_; }
+  backend_kind backend() const noexcept { return backend_; }
+
+ private:
+  friend class worker;
+  void register_task(task_header* t);
+  void unregister_task(task_header* t) noexcept;
+  void destroy_remaining();
+  std::size_t registry_shard(const task_header* t) const noexcept;
+
+  runtime_config cfg_;
+  backend_kind backend_;
+  std::chrono::steady_clock::time_point start_;
+  std::atomic<bool> paused_{false};
+  std::atomic<std::int64_t> virtual_ns_{0};          // paused clock: ns since start_
+  std::vector<std::unique_ptr<worker>> workers_;
+  inject_queue inject_;
+  idle idle_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> shutdown_{false};
+  std::atomic<bool> closed_{false};  // no more pushes or registrations: shutdown is tearing down
+  std::atomic<bool> never_done_{false};
+  std::atomic<std::uint64_t> next_id_{1};
+  std::atomic<std::uint64_t> spawned_outside_{0}, completed_outside_{0};
+
+  struct registry_shard_t {
+    std::mutex mutex;
+    std::vector<task_header*> tasks;
+  };
+  std::unique_ptr<registry_shard_t[]> registry_;
+  std::size_t registry_shards_;
+  std::mutex shutdown_mutex_;
+};
+
+}  // namespace corio::detail

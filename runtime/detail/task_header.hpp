@@ -1,0 +1,92 @@
+#pragma once
+// The header of a spawned task: its state word, its coroutine handles and its join slot.
+//
+// A header is allocated by `spawn` next to (not inside) the root coroutine frame, so it can
+// outlive the frame: wakers and join handles keep the header alive with references, while the
+// frame is destroyed as soon as the task is finished with (completed and its result taken, or
+// cancelled).
+//
+// State word (one atomic u64):
+//   bits  0..15  flags (below)
+//   bits 16..63  reference count (ref_one = 1 << 16)
+// References are held by: the scheduler from spawn until the task completes ("owner"), the
+// join handle while it exists, and every registered waker (a task parked on a primitive, the
+// timer wheel or the reactor). The header is freed when the count reaches zero.
+//
+// Flags and who sets them:
+//   notified  - the task is in a run queue, or will be pushed there by the worker running it.
+//               Set by wake()/abort()/spawn(), cleared by the worker that starts running it.
+//               While set, nobody else pushes the task: a task is in at most one queue.
+//   running   - a worker is executing (or cancelling) the task; only that worker touches the
+//               frame. Set/cleared by that worker.
+//   complete  - the task will never run again (finished, or cancelled and its frame destroyed).
+//   cancelled - abort() was requested; the worker destroys the frame at the next poll instead
+//               of resuming it (after the task's cancel hook, if any, allows it).
+//   join_interest - a join_handle exists. Whoever sees `complete` and no `join_interest` first
+//               destroys a finished frame (the worker at completion, or the handle when it is
+//               dropped after completion).
+//   join_waiter - `join_waiter` holds a waker (a task ref) to wake at completion.
+//   released  - the root frame has been destroyed.
+//
+// Memory ordering: every transition is an acq_rel RMW on `state`; fields written by one party
+// before a transition (resume, join_waiter, hook) are read by another after observing it.
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+
+namespace corio::detail {
+
+class scheduler;
+struct task_header;
+
+/// Cancellation hook of a suspended task: an awaitable whose operation cannot simply be
+/// forgotten (an I/O request the kernel still owns, child tasks that borrow from the frame)
+/// installs one while it is suspended. When the task is aborted the worker calls `cancel`
+/// instead of destroying the frame right away.
+struct cancel_hook {
+  /// Start cancelling. Return true if the frame may be destroyed now; return false after
+  /// arranging for `self` to be woken (with a waker of your own) once it may, and the worker
+  /// will call `cancel` again on that wake.
+  virtual bool cancel(task_header* self) noexcept = 0;
+
+ protected:
+  ~cancel_hook() = default;
+};
+
+namespace task_state {
+inline constexpr std::uint64_t notified = 1u << 0;
+inline constexpr std::uint64_t running = 1u << 1;
+inline constexpr std::uint64_t complete = 1u << 2;
+inline constexpr std::uint64_t cancelled = 1u << 3;
+inline constexpr std::uint64_t join_interest = 1u << 4;
+inline constexpr std::uint64_t join_waiter = 1u << 5;
+inline constexpr std::uint64_t released = 1u << 6;
+inline constexpr std::uint64_t flag_mask = (1u << 16) - 1;
+inline constexpr std::uint64_t ref_one = 1u << 16;
+inline constexpr std::uint64_t refs(std::uint64_t s) noexcept { return s >> 16; }
+}  // namespace task_state
+
+struct task_header {
+  std::atomic<std::uint64_t> state{0};
+  std::coroutine_handle<> root;         ///< the spawned coroutine; null once released
+  std::coroutine_handle<> resume;       ///< innermost suspended coroutine, resumed on the next poll
+  task_header* join_waiter = nullptr;   ///< waker (owned ref) of the task awaiting the handle
+  scheduler* sched = nullptr;           ///< the runtime that owns the task
+  cancel_hook* hook = nullptr;          ///< set by the awaitable the task is suspended in
+  std::uint64_t id = 0;                 ///< unique per runtime, increasing in spawn order
+  std::uint32_t registry_slot = 0;      ///< position in the runtime's task registry
+
+  void add_ref() noexcept { state.fetch_add(task_state::ref_one, std::memory_order_relaxed); }
+  /// Drops one reference; frees the header when it was the last.
+  void drop_ref() noexcept;
+};
+
+/// Wakes `t`, consuming one reference (a waker's). Callable from any thread, including
+/// threads outside the runtime. Waking a completed task only drops the reference.
+void wake(task_header* t) noexcept;
+
+/// Marks `t` cancelled and makes sure a worker will look at it (see the protocol above).
+void abort_task(task_header* t) noexcept;
+
+}  // namespace corio::detail

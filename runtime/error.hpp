@@ -1,0 +1,31 @@
+#pragma once
+// Exceptions the runtime throws. Each names the misuse or the event in its message.
+
+#include <stdexcept>
+#include <string>
+
+namespace corio {
+
+/// Thrown by `co_await handle` (and the join helpers) when the awaited task was aborted, or
+/// when it could not run because its runtime shut down first.
+class cancelled : public std::runtime_error {
+ public:
+  explicit cancelled(const std::string& what = "corio: task was cancelled") : std::runtime_error(what) {}
+};
+
+/// Thrown by `corio::timeout` when the deadline passes first; the inner work has been cancelled
+/// (and has finished unwinding) by the time this is thrown.
+class timed_out : public std::runtime_error {
+ public:
+  explicit timed_out(const std::string& what = "corio: operation timed out") : std::runtime_error(what) {}
+};
+
+/// A misuse of the API that the runtime detects at run time: awaiting a moved-from task or
+/// join handle, awaiting a handle twice, `block_on` from a worker thread, `spawn` outside a
+/// runtime. The message names the call.
+class usage_error : public std::logic_error {
+ public:
+  explicit usage_error(const std::string& what) : std::logic_error(what) {}
+};
+
+}  // namespace corio

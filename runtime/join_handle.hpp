@@ -1,0 +1,124 @@
+#pragma once
+// corio::join_handle<T> — the owner's view of a spawned task.
+//
+// `co_await handle` suspends the awaiting task until the spawned one finishes and returns its
+// result, rethrows its exception, or throws corio::cancelled if it was aborted (or its runtime
+// shut down first). The awaiting task is resumed by the scheduler, on whichever worker picks it
+// up, not inline on the thread that finished the spawned task. Awaiting consumes the handle:
+// awaiting it again, or awaiting a moved-from handle, throws corio::usage_error.
+//
+// Dropping a handle detaches the task: it keeps running, its result is discarded, and an
+// exception it throws after that goes to the runtime's unhandled-exception hook. `abort()`
+// requests cancellation: the task's frame is destroyed at its next suspension point (at once
+// if it is suspended now), after any I/O it has in flight has been cancelled in the kernel.
+
+#include <coroutine>
+#include <cstdint>
+#include <utility>
+
+#include "detail/context.hpp"
+#include "detail/task_header.hpp"
+#include "error.hpp"
+#include "task.hpp"
+
+namespace corio {
+
+namespace detail {
+
+/// Registers waker `w` to be woken when `t` completes. Returns false (and releases `w`) if `t`
+/// has already completed.
+bool join_register(task_header* t, task_header* w) noexcept;
+/// Takes the registration back when the awaiting task is destroyed while suspended.
+void join_unregister(task_header* t) noexcept;
+/// The handle goes away: destroys a finished frame nobody will read, drops the reference.
+void join_release(task_header* t) noexcept;
+bool join_is_complete(const task_header* t) noexcept;
+/// Throws corio::cancelled if `t` completed by cancellation (its frame is gone).
+void join_check_not_cancelled(const task_header* t);
+
+class join_handle_base {
+ public:
+  join_handle_base() noexcept = default;
+  explicit join_handle_base(task_header* t) noexcept : t_(t) {}
+  join_handle_base(join_handle_base&& o) noexcept : t_(std::exchange(o.t_, nullptr)) {}
+  join_handle_base& operator=(join_handle_base&& o) noexcept {
+    if (this != &o) {
+      detach();
+      t_ = std::exchange(o.t_, nullptr);
+    }
+    return *this;
+  }
+  ~join_handle_base() { detach(); }
+
+  /// False for a default-constructed, moved-from, detached or already awaited handle.
+  bool valid() const noexcept { return t_ != nullptr; }
+  /// True once the task has finished (returned, thrown, or been cancelled).
+  bool is_finished() const noexcept { return t_ && join_is_complete(t_); }
+  /// Requests cancellation (see above); a no-op on a finished task or an empty handle.
+  void abort() noexcept {
+    if (t_) abort_task(t_);
+  }
+  /// Lets the task run on unobserved (the same as dropping the handle).
+  void detach() noexcept {
+    if (t_) join_release(std::exchange(t_, nullptr));
+  }
+  /// The task's id (unique within its runtime), 0 for an empty handle.
+  std::uint64_t id() const noexcept { return t_ ? t_->id : 0; }
+
+  task_header* native() const noexcept { return t_; }
+
+ protected:
+  task_header* t_ = nullptr;
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] join_handle : public detail::join_handle_base {
+ public:
+  using value_type = T;
+  using join_handle_base::join_handle_base;
+
+  /// Takes the result of a finished task without suspending (used by the join helpers).
+  /// Consumes the handle. Precondition: is_finished().
+  T take_result() {
+    if (!t_) throw usage_error("corio::join_handle: result taken from an empty handle (moved-from or already awaited)");
+    struct release {
+      join_handle* h;
+      ~release() { h->detach(); }
+    } guard{this};
+    detail::join_check_not_cancelled(t_);
+    auto h = std::coroutine_handle<detail::promise<T>>::from_address(t_->root.address());
+    return h.promise().take();
+  }
+
+  struct [[nodiscard]] awaiter {
+    join_handle& h_;
+    bool registered_ = false;
+
+    bool await_ready() const {
+      if (!h_.t_) throw usage_error("co_await on an empty corio::join_handle (moved-from, detached or already awaited)");
+      return detail::join_is_complete(h_.t_) && detail::coop_consume();
+    }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> c) {
+      if (detail::join_is_complete(h_.t_)) return detail::yield_to_scheduler(c, "co_await join_handle");
+      detail::task_header* w = detail::make_waker(c, "co_await join_handle");
+      if (detail::join_register(h_.t_, w)) {
+        registered_ = true;
+        return std::noop_coroutine();
+      }
+      return c;  // finished meanwhile
+    }
+    T await_resume() {
+      registered_ = false;
+      return h_.take_result();
+    }
+    ~awaiter() {
+      if (registered_) detail::join_unregister(h_.t_);
+    }
+  };
+  awaiter operator co_await() & noexcept { return awaiter{*this}; }
+  awaiter operator co_await() && noexcept { return awaiter{*this}; }
+};
+
+}  // namespace corio

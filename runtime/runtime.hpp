@@ -1,0 +1,234 @@
+#pragma once
+// corio::runtime — the executor: worker threads, their run queues, timers and reactors.
+//
+//   int main() { return corio::block_on(amain()); }          // a default runtime for one call
+//
+//   corio::runtime rt = corio::runtime::builder().worker_threads(4).build();
+//   auto h = rt.spawn(job());                                 // from any thread
+//   int v = rt.block_on(use(std::move(h)));
+//
+// Flavours: multi_thread (default) runs `worker_threads` workers (one per core unless set),
+// which steal work from each other; current_thread runs everything on the thread that calls
+// block_on, and nothing at all between block_on calls.
+//
+// Destroying a runtime (or calling shutdown()) stops the workers, cancels every task that is
+// left and destroys its frame, newest first, so every RAII object in them is unwound. Join
+// handles that outlive the runtime then report corio::cancelled; spawning onto a shut-down
+// runtime returns such a handle at once (a detached spawn is dropped).
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "detail/context.hpp"
+#include "detail/scheduler.hpp"
+#include "error.hpp"
+#include "join_handle.hpp"
+#include "metrics.hpp"
+#include "task.hpp"
+
+namespace corio {
+
+enum class runtime_flavor { multi_thread, current_thread };
+
+/// The I/O backend; `automatic` is io_uring where the kernel allows it, else epoll (overridden
+/// by the environment variable CORIO_BACKEND=uring|epoll).
+enum class io_backend { automatic, uring, epoll };
+
+/// Receives exceptions that escape detached tasks, with the task's id. It runs on the worker
+/// that finished the task; if it throws, the runtime prints a line and carries on.
+using unhandled_exception_hook = std::function<void(std::exception_ptr, std::uint64_t task_id)>;
+
+namespace detail {
+template <class T>
+struct block_on_state;
+template <class T>
+task<void> block_on_root(task<T> t, std::shared_ptr<block_on_state<T>> st);
+void check_block_on_allowed(const char* what);
+scheduler& current_scheduler(const char* what);
+}  // namespace detail
+
+class runtime {
+ public:
+  class builder {
+   public:
+    /// Number of worker threads of a multi_thread runtime (default: one per core). Throws
+    /// std::invalid_argument for 0 or more than 4096.
+    builder& worker_threads(unsigned n);
+    builder& flavor(runtime_flavor f) {
+      cfg_.current_thread = f == runtime_flavor::current_thread;
+      return *this;
+    }
+    /// Shorthand for flavor(runtime_flavor::current_thread).
+    builder& current_thread() { return flavor(runtime_flavor::current_thread); }
+    /// Worker threads are named "<name>-<index>" (truncated to the kernel's 15 characters).
+    builder& thread_name(std::string name) {
+      cfg_.thread_name = std::move(name);
+      return *this;
+    }
+    /// Replaces the default hook, which prints the exception and the task id to stderr.
+    builder& on_unhandled_exception(unhandled_exception_hook hook) {
+      cfg_.on_unhandled_exception = std::move(hook);
+      return *this;
+    }
+    /// A hook that prints the exception and aborts the process.
+    builder& abort_on_unhandled_exception();
+    /// Starts with the clock paused: time stands still until corio::time::advance moves it, or
+    /// until every worker is idle, when it jumps to the earliest timer. For deterministic tests.
+    builder& start_paused(bool paused = true) {
+      cfg_.start_paused = paused;
+      return *this;
+    }
+    builder& backend(io_backend b);
+    /// Starts the runtime (its worker threads, for multi_thread). Throws std::system_error if
+    /// the kernel refuses threads or rings.
+    runtime build() const { return runtime(cfg_); }
+
+   private:
+    detail::runtime_config cfg_;
+  };
+
+  /// A multi_thread runtime with one worker per core.
+  runtime() : runtime(detail::runtime_config{}) {}
+  explicit runtime(detail::runtime_config cfg) : sched_(std::make_unique<detail::scheduler>(std::move(cfg))) {}
+  runtime(runtime&&) noexcept = default;
+  runtime& operator=(runtime&&) noexcept = default;
+  ~runtime() = default;  // the scheduler's destructor shuts down
+
+  /// Runs `t` to completion and returns its result (or rethrows its exception). The calling
+  /// thread blocks (multi_thread) or becomes the worker (current_thread) until then. Throws
+  /// corio::usage_error if called on a worker thread of any corio runtime (use co_await), and
+  /// corio::cancelled if the runtime is shut down before `t` finishes.
+  template <class T>
+  T block_on(task<T> t);
+
+  /// Spawns `t` as an independent task. Callable from any thread.
+  template <class T>
+  join_handle<T> spawn(task<T> t) {
+    if (!t.valid()) throw usage_error("corio::runtime::spawn: empty task (default-constructed or moved-from)");
+    return join_handle<T>(sched_->spawn(t.release(), true));
+  }
+
+  /// Stops the workers and destroys every remaining task (see above). Idempotent. Throws
+  /// corio::usage_error if called from one of this runtime's workers.
+  void shutdown() { sched_->shutdown(); }
+
+  runtime_metrics metrics() const {
+    runtime_metrics m;
+    sched_->fill_metrics(m);
+    return m;
+  }
+  unsigned worker_count() const noexcept { return sched_->num_workers(); }
+  /// "uring" or "epoll".
+  std::string_view backend_name() const noexcept { return detail::to_string(sched_->backend()); }
+
+  detail::scheduler& native() noexcept { return *sched_; }
+
+ private:
+  std::unique_ptr<detail::scheduler> sched_;
+};
+
+/// Spawns `t` on the runtime of the calling task (or of the thread inside block_on). Throws
+/// corio::usage_error when called outside any runtime: use runtime::spawn there.
+template <class T>
+join_handle<T> spawn(task<T> t) {
+  if (!t.valid()) throw usage_error("corio::spawn: empty task (default-constructed or moved-from)");
+  detail::scheduler& s = detail::current_scheduler("corio::spawn");
+  return join_handle<T>(s.spawn(t.release(), true));
+}
+
+/// Builds a default runtime, runs `t` on it, shuts it down, and returns `t`'s result.
+template <class T>
+T block_on(task<T> t) {
+  detail::check_block_on_allowed("corio::block_on");
+  runtime rt;
+  return rt.block_on(std::move(t));
+}
+
+/// Suspends the current task and puts it at the back of its worker's queue, so others run.
+struct [[nodiscard]] yield_awaitable {
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) {
+    return detail::yield_to_scheduler(h, "corio::yield_now");
+  }
+  void await_resume() const noexcept {}
+};
+inline yield_awaitable yield_now() noexcept { return {}; }
+
+// ---------------------------------------------------------------------------------------------
+
+namespace detail {
+
+template <class T>
+struct block_on_state {
+  std::atomic<bool> done{false};
+  std::optional<non_void_t<std::conditional_t<std::is_reference_v<T>, std::remove_reference_t<T>*, T>>> value;
+  std::exception_ptr error;
+
+  void finish() noexcept {
+    done.store(true, std::memory_order_release);
+    done.notify_all();
+  }
+};
+
+template <class T>
+task<void> block_on_root(task<T> t, std::shared_ptr<block_on_state<T>> st) {
+  // If this frame is destroyed before finishing (shutdown), the guard reports cancellation.
+  struct guard {
+    block_on_state<T>* st;
+    ~guard() {
+      if (!st->done.load(std::memory_order_relaxed)) {
+        if (!st->error && !st->value)
+          st->error = std::make_exception_ptr(cancelled("corio::block_on: the runtime shut down before the task finished"));
+        st->finish();
+      }
+    }
+  } g{st.get()};
+  try {
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(t);
+      st->value.emplace();
+    } else if constexpr (std::is_reference_v<T>) {
+      st->value.emplace(std::addressof(co_await std::move(t)));
+    } else {
+      st->value.emplace(co_await std::move(t));
+    }
+  } catch (...) {
+    st->error = std::current_exception();
+  }
+}
+
+}  // namespace detail
+
+template <class T>
+T runtime::block_on(task<T> t) {
+  detail::check_block_on_allowed("corio::runtime::block_on");
+  if (!t.valid()) throw usage_error("corio::runtime::block_on: empty task (default-constructed or moved-from)");
+  auto st = std::make_shared<detail::block_on_state<T>>();
+  auto root = detail::block_on_root<T>(std::move(t), st);
+  detail::thread_context& c = detail::this_thread();
+  detail::scheduler* outer = std::exchange(c.sched, sched_.get());  // spawn() works in here
+  struct restore {
+    detail::thread_context& c;
+    detail::scheduler* outer;
+    ~restore() { c.sched = outer; }
+  } r{c, outer};
+  sched_->spawn(root.release(), false);
+  if (sched_->config().current_thread)
+    sched_->run_current_thread(st->done);
+  else
+    st->done.wait(false, std::memory_order_acquire);
+  if (!st->done.load(std::memory_order_acquire))  // shut down while we waited
+    throw cancelled("corio::block_on: the runtime shut down before the task finished");
+  if (st->error) std::rethrow_exception(st->error);
+  if constexpr (std::is_reference_v<T>)
+    return **st->value;
+  else if constexpr (!std::is_void_v<T>)
+    return std::move(*st->value);
+}
+
+}  // namespace corio

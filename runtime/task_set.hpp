@@ -1,0 +1,86 @@
+#pragma once
+// corio::task_set<T> — a dynamic set of spawned tasks, joined as they finish (Tokio's JoinSet).
+//
+//   corio::task_set<int> set;
+//   for (int i = 0; i < n; ++i) set.spawn(work(i));
+//   while (auto r = co_await set.join_next()) use(*r);   // finish order
+//
+// join_next() returns the next finished task's result, rethrows its exception (corio::cancelled
+// for an aborted one), or returns an empty optional when the set is empty. Destroying the set
+// aborts every task still in it. A task_set belongs to one task at a time: do not call it
+// from two tasks at once, nor move it while a join_next is pending.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "detail/await_traits.hpp"
+#include "detail/task_group.hpp"
+#include "join.hpp"
+#include "task.hpp"
+
+namespace corio {
+
+template <class T>
+class task_set {
+ public:
+  task_set() : g_(detail::task_group::create()) {}
+  task_set(task_set&&) noexcept = default;
+  task_set& operator=(task_set&& o) noexcept {
+    if (this != &o) {
+      abort_all();
+      g_ = std::move(o.g_);
+      handles_ = std::move(o.handles_);
+      size_ = std::exchange(o.size_, 0);
+    }
+    return *this;
+  }
+  ~task_set() { abort_all(); }
+
+  /// Spawns `t` on the current runtime into the set.
+  void spawn(task<T> t) {
+    std::uint32_t idx = 0;
+    join_handle<T> h = g_->spawn(std::move(t), &idx);
+    if (idx >= handles_.size()) handles_.resize(idx + 1);
+    handles_[idx] = std::move(h);
+    ++size_;
+  }
+
+  /// Awaits the next task to finish (see above).
+  task<std::optional<detail::stored_t<T>>> join_next() {
+    if (size_ == 0) co_return std::nullopt;
+    std::optional<std::uint32_t> idx = co_await g_->next();
+    if (!idx) co_return std::nullopt;
+    join_handle<T> h = std::move(handles_[*idx]);
+    g_->recycle(*idx);
+    --size_;
+    co_return detail::take_stored(h);
+  }
+
+  /// Aborts every task in the set; they still come out of join_next (as corio::cancelled).
+  void abort_all() noexcept {
+    if (g_) g_->abort_all();
+  }
+
+  /// Aborts every task and waits until all are gone; the set is empty afterwards.
+  task<void> shutdown() {
+    abort_all();
+    co_await g_->wait_all();
+    for (auto& h : handles_) h.detach();
+    handles_.clear();
+    size_ = 0;
+    g_ = detail::task_group::create();
+  }
+
+  /// Tasks spawned and not yet returned by join_next.
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+
+ private:
+  detail::task_group::ptr g_;
+  std::vector<join_handle<T>> handles_;
+  std::size_t size_ = 0;
+};
+
+}  // namespace corio

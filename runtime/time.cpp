@@ -1,0 +1,97 @@
+#include "time.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "runtime.hpp"
+
+namespace corio {
+
+clock::time_point now() noexcept {
+  detail::scheduler* s = detail::this_thread().sched;
+  return s ? s->now() : clock::now();
+}
+
+namespace detail {
+std::string describe(clock::duration d) {
+  using namespace std::chrono;
+  if (d < milliseconds(10)) return fmt::format("{} us", duration_cast<microseconds>(d).count());
+  if (d < seconds(10)) return fmt::format("{} ms", duration_cast<milliseconds>(d).count());
+  return fmt::format("{} s", duration_cast<seconds>(d).count());
+}
+}  // namespace detail
+
+// A sleep is armed on the wheel of the worker that polls it (its own thread, so the wheel's
+// owner is awake and will include the deadline in its next park timeout). It fires under that
+// wheel's lock, handing its waker to wake(). The destructor disarms under the same lock, so
+// after it returns the wheel no longer refers to this object.
+
+sleep_awaitable::~sleep_awaitable() {
+  if (armed_on_ && armed_on_->disarm_timer(this)) std::exchange(waker_, nullptr)->drop_ref();
+}
+
+bool sleep_awaitable::await_ready() {
+  detail::scheduler* s = detail::this_thread().sched;
+  if (!s) throw usage_error("corio::sleep: must be awaited inside a task running on a corio runtime");
+  return deadline_ <= s->now() && detail::coop_consume();
+}
+
+std::coroutine_handle<> sleep_awaitable::await_suspend(std::coroutine_handle<> h) {
+  detail::thread_context& c = detail::this_thread();
+  if (!c.current_worker) throw usage_error("corio::sleep: must be awaited inside a task running on a corio runtime");
+  if (deadline_ <= c.sched->now()) return detail::yield_to_scheduler(h, "corio::sleep");  // out of budget
+  waker_ = detail::make_waker(h, "corio::sleep");
+  static_cast<detail::timer_node&>(*this).deadline = c.sched->deadline_tick(deadline_);
+  this->fire = &on_fire;
+  armed_on_ = c.current_worker;
+  armed_on_->arm_timer(this);
+  return std::noop_coroutine();
+}
+
+void sleep_awaitable::on_fire(detail::timer_node* n) noexcept {
+  auto* self = static_cast<sleep_awaitable*>(n);
+  detail::wake(std::exchange(self->waker_, nullptr));
+}
+
+interval::interval(clock::time_point start, clock::duration period, missed_tick_behavior b)
+    : next_(start), period_(period), behavior_(b) {
+  if (period <= clock::duration::zero())
+    throw std::invalid_argument(fmt::format("corio::interval: period must be positive, got {} ns", period.count()));
+}
+
+task<clock::time_point> interval::tick() {
+  co_await sleep_until(next_);
+  clock::time_point scheduled = next_;
+  clock::time_point t = now();
+  switch (behavior_) {
+    case missed_tick_behavior::burst:
+      next_ = detail::saturating_deadline(scheduled, period_);
+      break;
+    case missed_tick_behavior::delay:
+      next_ = detail::saturating_deadline(t, period_);
+      break;
+    case missed_tick_behavior::skip: {
+      clock::time_point n = detail::saturating_deadline(scheduled, period_);
+      if (n <= t && n != clock::time_point::max()) n = t + (period_ - (t - scheduled) % period_);
+      next_ = n;
+      break;
+    }
+  }
+  co_return scheduled;
+}
+
+namespace time {
+
+task<void> advance(clock::duration d) {
+  detail::current_scheduler("corio::time::advance").advance(d);
+  co_await yield_now();
+}
+
+bool is_paused() noexcept {
+  detail::scheduler* s = detail::this_thread().sched;
+  return s && s->paused();
+}
+
+}  // namespace time
+}  // namespace corio

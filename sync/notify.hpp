@@ -1,0 +1,77 @@
+#pragma once
+// corio::notify — wake one waiting task, or all of them, without passing data.
+//
+//   co_await n.notified();     // waits for a notification
+//   n.notify_one();            // wakes the longest waiter, or stores one permit if none waits
+//   n.notify_all();            // wakes every task waiting now; stores nothing
+//
+// Semantics follow Tokio's Notify: at most one permit is stored, and notified() consumes it
+// without waiting. A notified() awaitable created before a notify_all() completes at once when
+// awaited after it (the call is remembered by generation), so "create, check condition, await"
+// does not miss a notify_all in between. If a task woken by notify_one is aborted before it
+// resumes, the notification passes on to the next waiter (or becomes the permit): none is lost.
+//
+// Fairness: waiters are woken in FIFO order. Memory ordering: everything the notifying thread
+// did before notify_one/notify_all happens-before the woken task's notified() returns.
+// Waiting allocates nothing: the waiter node lives in the awaiting frame. Any thread may notify;
+// notified() must be awaited in a task. A notify must outlive its waiters.
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <mutex>
+
+#include "../runtime/detail/task_header.hpp"
+
+namespace corio {
+
+class notify;
+
+class [[nodiscard]] notified_awaitable {
+ public:
+  notified_awaitable(notified_awaitable&& o) noexcept : n_(o.n_), generation_(o.generation_) {}
+  notified_awaitable& operator=(notified_awaitable&&) = delete;
+  ~notified_awaitable();
+
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h);
+  void await_resume() noexcept { state_.store(state::consumed, std::memory_order_relaxed); }
+
+ private:
+  friend class notify;
+  enum class state : std::uint8_t { idle, waiting, notified_one, notified_all, consumed };
+  notified_awaitable(notify& n, std::uint64_t generation) noexcept : n_(&n), generation_(generation) {}
+
+  notify* n_;
+  std::uint64_t generation_;
+  notified_awaitable* prev_ = nullptr;
+  notified_awaitable* next_ = nullptr;
+  detail::task_header* waker_ = nullptr;
+  std::atomic<state> state_{state::idle};  // written under the notify's mutex, except by its own task
+};
+
+class notify {
+ public:
+  notify() = default;
+  notify(const notify&) = delete;
+  notify& operator=(const notify&) = delete;
+
+  /// Wakes the longest-waiting task, or stores a permit (at most one) if none is waiting.
+  void notify_one() noexcept;
+  /// Wakes every task waiting now (and every notified() created before this call).
+  void notify_all();
+  /// Awaitable that completes at the next notification (or at once, consuming a permit).
+  notified_awaitable notified() noexcept;
+
+ private:
+  friend class notified_awaitable;
+  void unlink_locked(notified_awaitable* w) noexcept;
+
+  std::mutex mutex_;
+  notified_awaitable* head_ = nullptr;
+  notified_awaitable* tail_ = nullptr;
+  std::uint64_t generation_ = 0;
+  bool permit_ = false;
+};
+
+}  // namespace corio
