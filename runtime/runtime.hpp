@@ -47,7 +47,7 @@ namespace detail {
 template <class T>
 struct block_on_state;
 template <class T>
-task<void> block_on_root(task<T> t, std::shared_ptr<block_on_state<T>> st);
+struct block_on_signal;
 void check_block_on_allowed(const char* what);
 scheduler& current_scheduler(const char* what);
 }  // namespace detail
@@ -175,30 +175,36 @@ struct block_on_state {
   }
 };
 
+/// Signals the blocked caller when the root frame goes away: after the body stored its result,
+/// or, if the runtime shut down first (even before the body started), with corio::cancelled.
+/// A parameter rather than a local, so it exists from the moment the frame does.
 template <class T>
-task<void> block_on_root(task<T> t, std::shared_ptr<block_on_state<T>> st) {
-  // If this frame is destroyed before finishing (shutdown), the guard reports cancellation.
-  struct guard {
-    block_on_state<T>* st;
-    ~guard() {
-      if (!st->done.load(std::memory_order_relaxed)) {
-        if (!st->error && !st->value)
-          st->error = std::make_exception_ptr(cancelled("corio::block_on: the runtime shut down before the task finished"));
-        st->finish();
-      }
-    }
-  } g{st.get()};
+struct block_on_signal {
+  std::shared_ptr<block_on_state<T>> st;
+  explicit block_on_signal(std::shared_ptr<block_on_state<T>> s) noexcept : st(std::move(s)) {}
+  block_on_signal(block_on_signal&&) noexcept = default;
+  ~block_on_signal() {
+    if (!st) return;  // moved-from
+    if (!st->error && !st->value)
+      st->error = std::make_exception_ptr(cancelled("corio::block_on: the runtime shut down before the task finished"));
+    st->finish();
+  }
+};
+
+template <class T>
+task<void> block_on_root(task<T> t, block_on_signal<T> sig) {
+  auto& st = *sig.st;
   try {
     if constexpr (std::is_void_v<T>) {
       co_await std::move(t);
-      st->value.emplace();
+      st.value.emplace();
     } else if constexpr (std::is_reference_v<T>) {
-      st->value.emplace(std::addressof(co_await std::move(t)));
+      st.value.emplace(std::addressof(co_await std::move(t)));
     } else {
-      st->value.emplace(co_await std::move(t));
+      st.value.emplace(co_await std::move(t));
     }
   } catch (...) {
-    st->error = std::current_exception();
+    st.error = std::current_exception();
   }
 }
 
@@ -209,7 +215,7 @@ T runtime::block_on(task<T> t) {
   detail::check_block_on_allowed("corio::runtime::block_on");
   if (!t.valid()) throw usage_error("corio::runtime::block_on: empty task (default-constructed or moved-from)");
   auto st = std::make_shared<detail::block_on_state<T>>();
-  auto root = detail::block_on_root<T>(std::move(t), st);
+  auto root = detail::block_on_root<T>(std::move(t), detail::block_on_signal<T>(st));
   detail::thread_context& c = detail::this_thread();
   detail::scheduler* outer = std::exchange(c.sched, sched_.get());  // spawn() works in here
   struct restore {

@@ -53,7 +53,14 @@ struct promise_base {
   };
   final_awaiter final_suspend() noexcept { return {}; }
 
-  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+  void unhandled_exception() noexcept {
+    thread_context& c = this_thread();
+    if (c.destroying) {  // a destructor threw while the runtime destroyed this frame
+      if (!c.destroy_exception) c.destroy_exception = std::current_exception();
+      return;
+    }
+    exception_ = std::current_exception();
+  }
 
   void check_not_taken() {
     if (result_taken_) throw usage_error("corio::task awaited twice: its result was already taken");

@@ -27,6 +27,11 @@ struct thread_context {
   bool in_fiber = false;        ///< set while a fiber runs (see fibers)
   /// Set by a spawned root's final_suspend: where its exception (if any) is stored.
   std::exception_ptr* root_exception = nullptr;
+  /// Set while the runtime destroys a frame: both compilers route an exception thrown by a
+  /// destructor during coroutine destruction to promise.unhandled_exception(), which then
+  /// parks it here for the runtime to report instead of storing it in a dying promise.
+  bool destroying = false;
+  std::exception_ptr destroy_exception;
 };
 
 [[gnu::noinline]] thread_context& this_thread() noexcept;

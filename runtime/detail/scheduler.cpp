@@ -52,12 +52,19 @@ constexpr std::uint32_t maintenance_interval = 61;
 constexpr std::uint32_t max_lifo_streak = 3;
 constexpr std::size_t inject_batch = 64;
 
+// An exception a destructor throws while the frame is destroyed reaches the promise's
+// unhandled_exception (see thread_context::destroying) and is reported like a detached
+// task's exception.
 void destroy_frame(scheduler& s, std::coroutine_handle<> root, std::uint64_t id) noexcept {
+  thread_context& c = this_thread();
+  bool outer = std::exchange(c.destroying, true);
   try {
     root.destroy();
   } catch (...) {
-    s.report_unhandled(std::current_exception(), id);
+    if (!c.destroy_exception) c.destroy_exception = std::current_exception();
   }
+  c.destroying = outer;
+  if (!outer && c.destroy_exception) s.report_unhandled(std::exchange(c.destroy_exception, nullptr), id);
 }
 
 // Join slot encoding: a task waker, or a completion_listener* tagged with the low bit.

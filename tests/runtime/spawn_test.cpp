@@ -1,1 +1,315 @@
+// spawn, join_handle (await, abort, detach, is_finished), yield_now, unhandled exceptions.
+
 #include <doctest/doctest.h>
+#include <corio/sync/notify.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/counted.hpp"
+#include "support/runtimes.hpp"
+
+using namespace corio;
+using namespace std::chrono_literals;
+
+namespace {
+
+task<int> square(int x) { co_return x * x; }
+task<int> fail_with(std::string msg) {
+  co_await yield_now();
+  throw std::runtime_error(msg);
+}
+
+// Sets a flag when destroyed: shows that a cancelled frame was unwound.
+struct on_destroy {
+  std::atomic<bool>* flag;
+  ~on_destroy() { flag->store(true); }
+};
+
+task<void> wait_forever(notify& n, std::atomic<bool>& destroyed, std::atomic<int>& started) {
+  on_destroy guard{&destroyed};
+  started.fetch_add(1);
+  co_await n.notified();
+}
+
+}  // namespace
+
+TEST_SUITE("spawn") {
+  TEST_CASE("spawned tasks return results and rethrow exceptions through the handle") {
+    auto rt = test::multi();
+    int v = rt.block_on([]() -> task<int> {
+      auto h = spawn(square(7));
+      co_return co_await h;
+    }());
+    CHECK(v == 49);
+    CHECK_THROWS_WITH_AS(rt.block_on([]() -> task<int> { co_return co_await spawn(fail_with("bad")); }()), "bad",
+                         std::runtime_error);
+  }
+
+  TEST_CASE("runtime::spawn from plain threads, many at once") {
+    auto rt = test::multi();
+    constexpr int threads = 4;
+    const int per = static_cast<int>(test::scaled(20'000));
+    std::vector<std::vector<join_handle<int>>> handles(threads);
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t)
+      ts.emplace_back([&, t] {
+        for (int i = 0; i < per; ++i) handles[t].push_back(rt.spawn(square(i % 100)));
+      });
+    for (auto& t : ts) t.join();
+    long sum = rt.block_on([&]() -> task<long> {
+      long s = 0;
+      for (auto& hs : handles)
+        for (auto& h : hs) s += co_await h;
+      co_return s;
+    }());
+    long expect = 0;
+    for (int i = 0; i < per; ++i) expect += (i % 100) * (i % 100);
+    CHECK(sum == expect * threads);
+  }
+
+  TEST_CASE("is_finished, and awaiting a finished handle") {
+    auto rt = test::single();
+    rt.block_on([]() -> task<void> {
+      auto h = spawn(square(3));
+      CHECK_FALSE(h.is_finished());
+      while (!h.is_finished()) co_await yield_now();
+      CHECK(co_await h == 9);
+      CHECK_FALSE(h.valid());
+    }());
+  }
+
+  TEST_CASE("abort cancels a suspended task, unwinds its frame, and the handle reports cancelled") {
+    auto rt = test::multi();
+    notify n;
+    std::atomic<bool> destroyed{false};
+    std::atomic<int> started{0};
+    std::string what = rt.block_on([&]() -> task<std::string> {
+      auto h = spawn(wait_forever(n, destroyed, started));
+      while (started.load() == 0) co_await yield_now();
+      h.abort();
+      try {
+        co_await h;
+      } catch (const cancelled& e) {
+        co_return std::string(e.what());
+      }
+      co_return "not cancelled";
+    }());
+    CHECK(what.find("cancelled") != std::string::npos);
+    CHECK(destroyed.load());
+    // The aborted waiter left the notify's queue: the next notify_one is stored as a permit.
+    n.notify_one();
+    rt.block_on([&]() -> task<void> { co_await n.notified(); }());
+  }
+
+  TEST_CASE("abort takes effect at the next suspension point of a busy task") {
+    auto rt = test::multi();
+    std::atomic<long> iterations{0};
+    rt.block_on([&]() -> task<void> {
+      auto h = spawn([](std::atomic<long>& it) -> task<void> {
+        for (;;) {
+          it.fetch_add(1);
+          co_await yield_now();
+        }
+      }(iterations));
+      while (iterations.load() < 100) co_await yield_now();
+      h.abort();
+      CHECK_THROWS_AS(co_await h, cancelled);
+    }());
+    long after = iterations.load();
+    std::this_thread::sleep_for(1ms);  // not a synchronisation: only shows nothing runs any more
+    CHECK(iterations.load() == after);
+  }
+
+  TEST_CASE("abort of a finished task keeps its result") {
+    auto rt = test::single();
+    int v = rt.block_on([]() -> task<int> {
+      auto h = spawn(square(5));
+      while (!h.is_finished()) co_await yield_now();
+      h.abort();
+      co_return co_await h;
+    }());
+    CHECK(v == 25);
+  }
+
+  TEST_CASE("dropping the handle detaches: the task still runs to completion") {
+    auto rt = test::multi();
+    notify done;
+    std::atomic<int> ran{0};
+    rt.block_on([&]() -> task<void> {
+      {
+        auto h = spawn([](std::atomic<int>& r, notify& d) -> task<void> {
+          co_await sleep(1ms);
+          r = 1;
+          d.notify_one();
+        }(ran, done));
+      }
+      co_await done.notified();
+    }());
+    CHECK(ran.load() == 1);
+  }
+
+  TEST_CASE("yield_now lets other tasks run (current_thread interleaving)") {
+    auto rt = test::single();
+    std::vector<int> order;
+    rt.block_on([&]() -> task<void> {
+      auto worker = [](std::vector<int>& o, int id) -> task<void> {
+        for (int i = 0; i < 3; ++i) {
+          o.push_back(id);
+          co_await yield_now();
+        }
+      };
+      auto a = spawn(worker(order, 1));
+      auto b = spawn(worker(order, 2));
+      co_await a;
+      co_await b;
+    }());
+    CHECK(order == std::vector<int>{1, 2, 1, 2, 1, 2});
+  }
+
+  TEST_CASE("detached task exceptions go to the unhandled-exception hook with the task id") {
+    std::atomic<int> calls{0};
+    std::atomic<std::uint64_t> seen_id{0};
+    std::string message;
+    notify hooked;
+    {
+      auto rt = runtime::builder()
+                    .worker_threads(2)
+                    .on_unhandled_exception([&](std::exception_ptr e, std::uint64_t id) {
+                      try {
+                        std::rethrow_exception(e);
+                      } catch (const std::exception& ex) {
+                        message = ex.what();
+                      }
+                      seen_id = id;
+                      calls.fetch_add(1);
+                      hooked.notify_one();
+                    })
+                    .build();
+      std::uint64_t id = rt.block_on([&]() -> task<std::uint64_t> {
+        auto h = spawn(fail_with("detached failure"));
+        std::uint64_t id = h.id();
+        h.detach();
+        co_await hooked.notified();
+        co_return id;
+      }());
+      CHECK(seen_id.load() == id);
+    }
+    CHECK(calls.load() == 1);
+    CHECK(message == "detached failure");
+  }
+
+  TEST_CASE("a hook that throws does not take the runtime down") {
+    auto rt = runtime::builder()
+                  .current_thread()
+                  .on_unhandled_exception([](std::exception_ptr, std::uint64_t) { throw std::logic_error("hook"); })
+                  .build();
+    int v = rt.block_on([]() -> task<int> {
+      spawn(fail_with("x")).detach();
+      for (int i = 0; i < 10; ++i) co_await yield_now();
+      co_return 1;
+    }());
+    CHECK(v == 1);
+  }
+
+  TEST_CASE("a destructor that throws while an aborted frame unwinds is reported, not fatal") {
+    struct throwing_dtor {
+      ~throwing_dtor() noexcept(false) { throw std::runtime_error("from destructor"); }
+    };
+    std::atomic<int> reported{0};
+    auto rt = runtime::builder()
+                  .current_thread()
+                  .on_unhandled_exception([&](std::exception_ptr, std::uint64_t) { reported.fetch_add(1); })
+                  .build();
+    rt.block_on([]() -> task<void> {
+      notify never;
+      auto h = spawn([](notify& n) -> task<void> {
+        throwing_dtor d;
+        co_await n.notified();
+      }(never));
+      co_await yield_now();
+      h.abort();
+      CHECK_THROWS_AS(co_await h, cancelled);
+    }());
+    CHECK(reported.load() == 1);
+  }
+
+  TEST_CASE("misuse: awaiting a handle twice, a moved-from handle, spawn outside a runtime, block_on on a worker") {
+    auto rt = test::single();
+    rt.block_on([]() -> task<void> {
+      auto h = spawn(square(2));
+      CHECK(co_await h == 4);
+      CHECK_THROWS_AS(co_await h, usage_error);
+      auto a = spawn(square(3));
+      auto b = std::move(a);
+      CHECK_THROWS_WITH_AS(co_await a, doctest::Contains("empty corio::join_handle"), usage_error);
+      CHECK(co_await b == 9);
+      CHECK_THROWS_WITH_AS(block_on(square(1)), doctest::Contains("worker thread"), usage_error);
+    }());
+    CHECK_THROWS_WITH_AS(spawn(square(1)), doctest::Contains("outside a corio runtime"), usage_error);
+    CHECK_THROWS_AS(rt.spawn(task<int>{}), usage_error);
+  }
+
+  TEST_CASE("spawn after shutdown: the handle reports cancelled and the frame is destroyed") {
+    auto rt = test::multi();
+    rt.shutdown();
+    test::counted::reset();
+    auto h = rt.spawn([](test::counted c) -> task<int> { co_return c.value; }(test::counted(1)));
+    CHECK(test::counted::alive() == 0);
+    CHECK(h.is_finished());
+    auto rt2 = test::single();
+    CHECK_THROWS_WITH_AS(rt2.block_on([](join_handle<int> h) -> task<int> { co_return co_await h; }(std::move(h))),
+                         doctest::Contains("cancelled"), cancelled);
+  }
+
+  TEST_CASE("shutdown destroys every pending task; handles that outlive the runtime report cancelled") {
+    test::counted::reset();
+    notify never;
+    std::vector<join_handle<void>> handles;
+    {
+      auto rt = test::multi();
+      rt.block_on([&]() -> task<void> {
+        for (int i = 0; i < 1000; ++i)
+          handles.push_back(spawn([](test::counted c, notify& n) -> task<void> {
+            (void)c;
+            co_await n.notified();
+          }(test::counted(i), never)));
+        for (int i = 0; i < 10; ++i) co_await yield_now();
+      }());
+      CHECK(rt.metrics().tasks_alive >= 1000);
+    }
+    CHECK(test::counted::alive() == 0);
+    for (auto& h : handles) CHECK(h.is_finished());
+    auto rt2 = test::single();
+    CHECK_THROWS_AS(rt2.block_on([](join_handle<void> h) -> task<void> { co_await h; }(std::move(handles[0]))), cancelled);
+  }
+
+  TEST_CASE("shutdown while another thread is in block_on makes block_on throw cancelled") {
+    auto rt = test::multi();
+    notify never;
+    std::atomic<bool> threw{false};
+    std::thread t([&] {
+      try {
+        rt.block_on([](notify& n) -> task<void> { co_await n.notified(); }(never));
+      } catch (const cancelled&) {
+        threw = true;
+      }
+    });
+    while (rt.metrics().tasks_alive == 0) std::this_thread::yield();
+    rt.shutdown();
+    t.join();
+    CHECK(threw.load());
+  }
+
+  TEST_CASE("shutdown from a worker thread is a usage error") {
+    auto rt = test::single();
+    rt.block_on([&]() -> task<void> {
+      CHECK_THROWS_AS(rt.shutdown(), usage_error);
+      co_return;
+    }());
+  }
+}
