@@ -15,13 +15,16 @@ bool uring_available() noexcept;
 
 const char* to_string(backend_kind kind) noexcept { return kind == backend_kind::uring ? "uring" : "epoll"; }
 
+std::optional<backend_kind> parse_backend(const char* value) {
+  if (!value || !*value) return std::nullopt;
+  if (std::strcmp(value, "uring") == 0 || std::strcmp(value, "io_uring") == 0) return backend_kind::uring;
+  if (std::strcmp(value, "epoll") == 0) return backend_kind::epoll;
+  throw std::runtime_error(std::string("CORIO_BACKEND: unknown backend '") + value + "' (expected 'uring' or 'epoll')");
+}
+
 backend_kind default_backend() {
   static const backend_kind chosen = [] {
-    if (const char* env = std::getenv("CORIO_BACKEND"); env && *env) {
-      if (std::strcmp(env, "uring") == 0 || std::strcmp(env, "io_uring") == 0) return backend_kind::uring;
-      if (std::strcmp(env, "epoll") == 0) return backend_kind::epoll;
-      throw std::runtime_error(std::string("CORIO_BACKEND: unknown backend '") + env + "' (expected 'uring' or 'epoll')");
-    }
+    if (auto forced = parse_backend(std::getenv("CORIO_BACKEND"))) return *forced;
     return uring_available() ? backend_kind::uring : backend_kind::epoll;
   }();
   return chosen;

@@ -51,4 +51,8 @@ std::unique_ptr<reactor> make_reactor(backend_kind kind);
 
 const char* to_string(backend_kind kind) noexcept;
 
+/// Parses a CORIO_BACKEND value: "uring" (or "io_uring"), "epoll"; nullopt for null or empty.
+/// Throws std::runtime_error naming anything else.
+std::optional<backend_kind> parse_backend(const char* value);
+
 }  // namespace corio::detail

@@ -532,17 +532,14 @@ void scheduler::complete(task_header* t, std::exception_ptr* exc) {
     if (!(s & ts::join_interest)) ns |= ts::released;
     if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
   }
+  // Account first: whoever learns of the completion (a joiner, block_on) sees it counted.
+  unregister_task(t);
+  count_completed();
   if (ns & ts::released) {  // detached: nobody will read the result
     if (exc && *exc) report_unhandled(*exc, t->id);
     destroy_frame(*this, std::exchange(t->root, {}), t->id);
   }
   if (ns & ts::join_waiter) notify_join(t, exc && *exc);
-  unregister_task(t);
-  thread_context& c = this_thread();
-  if (c.current_worker && c.sched == this)
-    worker::counters::bump(c.current_worker->stats.completed);
-  else
-    completed_outside_.fetch_add(1, std::memory_order_relaxed);
   t->drop_ref();
 }
 
@@ -553,14 +550,18 @@ void scheduler::finish_cancelled(task_header* t) {
     ns = (s & ~(ts::running | ts::notified)) | ts::complete | ts::released | ts::cancelled;
     if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
   }
-  if (ns & ts::join_waiter) notify_join(t, false);
   unregister_task(t);
+  count_completed();
+  if (ns & ts::join_waiter) notify_join(t, false);
+  t->drop_ref();
+}
+
+void scheduler::count_completed() noexcept {
   thread_context& c = this_thread();
   if (c.current_worker && c.sched == this)
     worker::counters::bump(c.current_worker->stats.completed);
   else
     completed_outside_.fetch_add(1, std::memory_order_relaxed);
-  t->drop_ref();
 }
 
 void scheduler::report_unhandled(std::exception_ptr e, std::uint64_t id) noexcept {

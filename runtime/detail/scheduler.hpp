@@ -166,6 +166,7 @@ class scheduler {
   void register_task(task_header* t);
   void unregister_task(task_header* t) noexcept;
   void destroy_remaining();
+  void count_completed() noexcept;
   std::size_t registry_shard(const task_header* t) const noexcept;
 
   runtime_config cfg_;

@@ -1,1 +1,161 @@
+// Timers on paused time (deterministic, instant) and a few on the real clock (bounds only
+// from below: a timer must never fire early).
+
 #include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <vector>
+
+#include "support/runtimes.hpp"
+
+using namespace corio;
+using namespace std::chrono_literals;
+
+namespace {
+// Ticks `n` times, sleeping `late` after the first tick; returns tick instants as ms offsets.
+task<std::vector<long>> tick_offsets(interval& iv, clock::time_point start, int n, clock::duration late) {
+  std::vector<long> out;
+  for (int i = 0; i < n; ++i) {
+    auto t = co_await iv.tick();
+    out.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(t - start).count());
+    if (i == 0) co_await sleep(late);  // miss a few ticks
+  }
+  co_return out;
+}
+}  // namespace
+
+TEST_SUITE("time") {
+  TEST_CASE("paused: a ten-minute sleep completes at once and moves the clock ten minutes") {
+    auto rt = test::paused();
+    auto wall = std::chrono::steady_clock::now();
+    auto moved = rt.block_on([]() -> task<clock::duration> {
+      auto t0 = now();
+      co_await sleep(10min);
+      co_return now() - t0;
+    }());
+    CHECK(moved >= 10min);
+    CHECK(moved < 10min + 2ms);
+    CHECK(std::chrono::steady_clock::now() - wall < 10s);
+  }
+
+  TEST_CASE("paused: sleepers wake in deadline order") {
+    for (bool current : {true, false}) {
+      auto rt = test::paused(current);
+      auto order = rt.block_on([]() -> task<std::vector<int>> {
+        std::vector<int> order;
+        std::vector<task<void>> ts;
+        for (int d : {30, 10, 20, 5})
+          ts.push_back([](int ms, std::vector<int>& o) -> task<void> {
+            co_await sleep(std::chrono::milliseconds(ms));
+            o.push_back(ms);
+          }(d, order));
+        co_await join_all(std::move(ts));
+        co_return order;
+      }());
+      CHECK(order == std::vector<int>{5, 10, 20, 30});
+    }
+  }
+
+  TEST_CASE("paused: advance fires exactly what is due") {
+    auto rt = test::paused();
+    rt.block_on([]() -> task<void> {
+      std::atomic<int> fired{0};
+      auto h = spawn([](std::atomic<int>& f) -> task<void> {
+        co_await sleep(100ms);
+        f = 1;
+        co_await sleep(100ms);
+        f = 2;
+      }(fired));
+      co_await yield_now();
+      co_await time::advance(99ms);
+      CHECK(fired.load() == 0);
+      co_await time::advance(1ms);
+      CHECK(fired.load() == 1);
+      co_await time::advance(100ms);
+      CHECK(fired.load() == 2);
+      co_await h;
+    }());
+  }
+
+  TEST_CASE("zero, negative and huge durations") {
+    auto rt = test::paused();
+    rt.block_on([]() -> task<void> {
+      auto t0 = now();
+      co_await sleep(0ms);
+      co_await sleep(-5s);
+      co_await sleep_until(clock::time_point::min());
+      CHECK(now() == t0);
+      for (int i = 0; i < 1000; ++i) co_await sleep(0ms);  // budget makes these yield now and then
+      CHECK_THROWS_AS(co_await timeout(1s, sleep(clock::duration::max())), timed_out);
+      CHECK_THROWS_AS(co_await timeout(1s, sleep(std::chrono::hours::max())), timed_out);
+      CHECK_THROWS_AS(co_await timeout(1s, sleep_until(clock::time_point::max())), timed_out);
+    }());
+  }
+
+  TEST_CASE("interval: burst catches up, delay shifts, skip drops missed ticks") {
+    auto rt = test::paused();
+    rt.block_on([]() -> task<void> {
+      auto start = now();
+      interval burst(start, 10ms, missed_tick_behavior::burst);
+      auto b = co_await tick_offsets(burst, start, 5, 35ms);  // (GCC 12: no braced list beside co_await)
+      CHECK(b == std::vector<long>{0, 10, 20, 30, 40});
+      start = now();
+      interval delay(start, 10ms, missed_tick_behavior::delay);
+      auto d = co_await tick_offsets(delay, start, 3, 35ms);
+      CHECK(d == std::vector<long>{0, 10, 45});
+      start = now();
+      interval skip(start, 10ms, missed_tick_behavior::skip);
+      auto s = co_await tick_offsets(skip, start, 3, 35ms);
+      CHECK(s == std::vector<long>{0, 10, 40});
+    }());
+  }
+
+  TEST_CASE("interval rejects a period that is not positive") {
+    auto rt = test::paused();
+    rt.block_on([]() -> task<void> {
+      CHECK_THROWS_AS(interval(0ms), std::invalid_argument);
+      CHECK_THROWS_AS(interval(-1ms), std::invalid_argument);
+      co_return;
+    }());
+  }
+
+  TEST_CASE("misuse: advance without paused time, or backwards") {
+    auto rt = test::single();
+    CHECK_THROWS_AS(rt.block_on(time::advance(1ms)), usage_error);
+    auto prt = test::paused();
+    CHECK_THROWS_AS(prt.block_on(time::advance(-1ms)), std::invalid_argument);
+    CHECK(prt.block_on([]() -> task<bool> { co_return time::is_paused(); }()));
+  }
+
+  TEST_CASE("real clock: a sleep never ends early, on either flavour") {
+    for (bool current : {true, false}) {
+      auto rt = current ? test::single() : test::multi();
+      auto elapsed = rt.block_on([]() -> task<clock::duration> {
+        auto t0 = clock::now();
+        co_await sleep(15ms);
+        co_return clock::now() - t0;
+      }());
+      CHECK(elapsed >= 15ms);
+      CHECK(elapsed < 5s);
+    }
+  }
+
+  TEST_CASE("real clock: many concurrent sleeps all complete, none early") {
+    auto rt = test::multi();
+    std::atomic<int> early{0};
+    rt.block_on([&]() -> task<void> {
+      std::vector<task<void>> ts;
+      for (int i = 0; i < 2000; ++i)
+        ts.push_back([](int i, std::atomic<int>& e) -> task<void> {
+          auto want = std::chrono::milliseconds(i % 20);
+          auto t0 = clock::now();
+          co_await sleep(want);
+          if (clock::now() - t0 < want) ++e;
+        }(i, early));
+      co_await join_all(std::move(ts));
+    }());
+    CHECK(early.load() == 0);
+  }
+}
