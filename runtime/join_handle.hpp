@@ -11,6 +11,10 @@
 // exception it throws after that goes to the runtime's unhandled-exception hook. `abort()`
 // requests cancellation: the task's frame is destroyed at its next suspension point (at once
 // if it is suspended now), after any I/O it has in flight has been cancelled in the kernel.
+//
+// A destructor that throws while an aborted frame is destroyed: the exception goes to the
+// runtime's unhandled-exception hook. (Both GCC and Clang stop destroying the frame at that
+// point, so its storage and whatever it still held are lost: don't throw from destructors.)
 
 #include <coroutine>
 #include <cstdint>

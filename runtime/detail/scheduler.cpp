@@ -311,14 +311,13 @@ void worker::park(const std::atomic<bool>& done) {
   counters::bump(stats.parks);
   while (!sched_.is_shutdown() && !done.load(std::memory_order_acquire)) {
     std::optional<std::chrono::nanoseconds> timeout;
-    bool advanced = false;
     if (sched_.paused()) {
-      if (id.num_unparked() == 0 && sched_.inject_.empty()) advanced = sched_.auto_advance();
+      if (sched_.auto_advance(*this)) return;  // timers fired into our queue; we count as awake
     } else if (auto tick = next_timer_tick()) {
       auto left = sched_.tick_time(*tick) - sched_.now();
       timeout = std::max(std::chrono::nanoseconds::zero(), std::chrono::duration_cast<std::chrono::nanoseconds>(left));
     }
-    if (!advanced && !has_local_work()) reactor_->park(timeout);
+    if (!has_local_work()) reactor_->park(timeout);
     // Due timers are this worker's work: count ourselves awake before firing them, so the
     // wake-ups they cause go to other workers, not back to us.
     auto due = next_timer_tick();
@@ -454,10 +453,9 @@ void scheduler::register_task(task_header* t) {
 }
 
 void scheduler::unregister_task(task_header* t) noexcept {
-  if (t->registry_slot == UINT32_MAX) return;  // taken out by shutdown
   registry_shard_t& sh = registry_[registry_shard(t)];
-  std::lock_guard lock(sh.mutex);
-  if (t->registry_slot == UINT32_MAX) return;
+  std::lock_guard lock(sh.mutex);  // registry_slot of any task changes only under this lock
+  if (t->registry_slot == UINT32_MAX) return;  // taken out by shutdown
   task_header* last = sh.tasks.back();
   sh.tasks[t->registry_slot] = last;
   last->registry_slot = t->registry_slot;
@@ -532,14 +530,15 @@ void scheduler::complete(task_header* t, std::exception_ptr* exc) {
     if (!(s & ts::join_interest)) ns |= ts::released;
     if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
   }
+  const bool failed = exc && *exc;  // read before the frame (which holds it) may go
   // Account first: whoever learns of the completion (a joiner, block_on) sees it counted.
   unregister_task(t);
   count_completed();
   if (ns & ts::released) {  // detached: nobody will read the result
-    if (exc && *exc) report_unhandled(*exc, t->id);
+    if (failed) report_unhandled(*exc, t->id);
     destroy_frame(*this, std::exchange(t->root, {}), t->id);
   }
-  if (ns & ts::join_waiter) notify_join(t, exc && *exc);
+  if (ns & ts::join_waiter) notify_join(t, failed);
   t->drop_ref();
 }
 
@@ -653,6 +652,7 @@ std::chrono::steady_clock::time_point scheduler::tick_time(std::uint64_t tick) c
 void scheduler::advance(std::chrono::nanoseconds d) {
   if (!paused()) throw usage_error("corio::time::advance: time is not paused (build the runtime with start_paused)");
   if (d.count() < 0) throw std::invalid_argument("corio::time::advance: negative duration");
+  std::lock_guard lock(advance_mutex_);
   std::int64_t cur = virtual_ns_.load(std::memory_order_acquire);
   std::int64_t room = std::numeric_limits<std::int64_t>::max() / 2 - cur;
   virtual_ns_.store(cur + std::min<std::int64_t>(d.count(), room), std::memory_order_release);
@@ -660,7 +660,12 @@ void scheduler::advance(std::chrono::nanoseconds d) {
   for (auto& w : workers_) w->fire_timers(now);
 }
 
-bool scheduler::auto_advance() {
+bool scheduler::auto_advance(worker& self) {
+  // One advancer at a time, and only while every worker is idle. The advancer counts itself
+  // awake before letting go of the lock, so a second idle worker cannot jump the clock again
+  // while the tasks woken by the first jump are still to run.
+  std::lock_guard lock(advance_mutex_);
+  if (idle_.num_unparked() != 0 || !inject_.empty()) return false;
   for (;;) {
     std::optional<std::uint64_t> next;
     for (auto& w : workers_)
@@ -672,7 +677,10 @@ bool scheduler::auto_advance() {
     std::size_t fired = 0;
     std::uint64_t now = now_tick();
     for (auto& w : workers_) fired += w->fire_timers(now);
-    if (fired) return true;
+    if (fired) {
+      if (!idle_.unpark_self(self.index())) self.searching_ = true;  // a notifier already woke us
+      return true;
+    }
   }
 }
 

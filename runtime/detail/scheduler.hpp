@@ -148,9 +148,9 @@ class scheduler {
   bool paused() const noexcept { return paused_.load(std::memory_order_acquire); }
   /// Paused time only: moves the clock forward by d and fires what is due.
   void advance(std::chrono::nanoseconds d);
-  /// Paused time, all workers idle: jump to the earliest timer and fire it. Returns true if
-  /// something fired.
-  bool auto_advance();
+  /// Paused time, called by parked worker `self`: if every worker is idle, jump to the earliest
+  /// timer and fire it. Returns true if something fired; `self` is then counted awake again.
+  bool auto_advance(worker& self);
 
   void fill_metrics(runtime_metrics& m) const;
 
@@ -191,6 +191,7 @@ class scheduler {
   std::unique_ptr<registry_shard_t[]> registry_;
   std::size_t registry_shards_;
   std::mutex shutdown_mutex_;
+  std::mutex advance_mutex_;  // serialises jumps of the paused clock
 };
 
 }  // namespace corio::detail

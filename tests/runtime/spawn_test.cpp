@@ -227,6 +227,9 @@ TEST_SUITE("spawn") {
                   .build();
     rt.block_on([]() -> task<void> {
       notify never;
+      // Both compilers stop destroying a frame at a destructor that throws, so its storage is
+      // lost (documented in join_handle.hpp); tell LeakSanitizer this one is expected.
+      test::leak_check_pause pause;
       auto h = spawn([](notify& n) -> task<void> {
         throwing_dtor d;
         co_await n.notified();
@@ -250,8 +253,8 @@ TEST_SUITE("spawn") {
       CHECK(co_await b == 9);
       CHECK_THROWS_WITH_AS(block_on(square(1)), doctest::Contains("worker thread"), usage_error);
     }());
-    CHECK_THROWS_WITH_AS(spawn(square(1)), doctest::Contains("outside a corio runtime"), usage_error);
-    CHECK_THROWS_AS(rt.spawn(task<int>{}), usage_error);
+    CHECK_THROWS_WITH_AS((void)spawn(square(1)), doctest::Contains("outside a corio runtime"), usage_error);
+    CHECK_THROWS_AS((void)rt.spawn(task<int>{}), usage_error);
   }
 
   TEST_CASE("spawn after shutdown: the handle reports cancelled and the frame is destroyed") {
