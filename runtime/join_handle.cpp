@@ -15,6 +15,7 @@
 
 #include <cstdio>
 
+#include "detail/frame_alloc.hpp"
 #include "detail/scheduler.hpp"
 
 namespace corio::detail {
@@ -47,23 +48,35 @@ void join_unregister(task_header* t) noexcept {
 }
 
 void join_release(task_header* t) noexcept {
+  // One transition: drop interest and the handle's reference; if the task finished and its
+  // frame still exists, keep the reference until the frame is gone.
   std::uint64_t s = t->state.load(std::memory_order_acquire);
   std::uint64_t ns;
+  bool release_frame;
   for (;;) {
+    release_frame = (s & ts::complete) && !(s & ts::released);
     ns = s & ~ts::join_interest;
-    if ((s & ts::complete) && !(s & ts::released)) ns |= ts::released;
+    if (release_frame)
+      ns |= ts::released;
+    else
+      ns -= ts::ref_one;
     if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
   }
-  if ((ns & ts::released) && !(s & ts::released)) {
-    // A finished frame only holds the result; the exception (if any) was observable by the
-    // owner of the handle, so it is discarded rather than reported.
-    if (auto root = std::exchange(t->root, {})) {
-      // The handle may outlive its runtime, so no hook here: a throwing destructor is printed.
-      try {
-        root.destroy();
-      } catch (...) {
-        std::fputs("corio: a destructor threw while a finished task's frame was released; ignored\n", stderr);
-      }
+  if (!release_frame) {
+    if (ts::refs(ns) == 0) {
+      t->~task_header();
+      frame_free(t, sizeof(task_header));
+    }
+    return;
+  }
+  // A finished frame only holds the result; the exception (if any) was observable by the
+  // owner of the handle, so it is discarded rather than reported. The handle may outlive its
+  // runtime, so no hook here: a throwing destructor is printed.
+  if (auto root = std::exchange(t->root, {})) {
+    try {
+      root.destroy();
+    } catch (...) {
+      std::fputs("corio: a destructor threw while a finished task's frame was released; ignored\n", stderr);
     }
   }
   t->drop_ref();

@@ -338,7 +338,8 @@ void worker::park(const std::atomic<bool>& done) {
 
 void worker::poll(task_header* t) {
   std::uint64_t s = t->state.load(std::memory_order_acquire);
-  for (;;) {
+  // Spawned or yielded tasks are queued `running` already: no transition needed.
+  while (s & ts::notified || !(s & ts::running)) {
     std::uint64_t ns = (s & ~ts::notified) | ts::running;
     if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
   }
@@ -364,12 +365,19 @@ void worker::poll(task_header* t) {
 
 void worker::release_running(task_header* t, bool yielded) {
   std::uint64_t s = t->state.load(std::memory_order_acquire);
+  if (yielded) {  // re-queued by itself: it stays `running` (no waker is out), unless aborted
+    if (s & ts::cancelled)
+      cancel(t);
+    else
+      push_local(t, false);
+    return;
+  }
   for (;;) {
-    if ((s & ts::cancelled) && !yielded && !(s & ts::notified)) {
+    if ((s & ts::cancelled) && !(s & ts::notified)) {
       cancel(t);  // aborted while it ran and nobody queued it: cancel now, still `running`
       return;
     }
-    std::uint64_t ns = (s & ~ts::running) | (yielded ? ts::notified : 0);
+    std::uint64_t ns = s & ~ts::running;
     if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) {
       if (ns & ts::notified) push_local(t, false);
       return;
@@ -420,8 +428,6 @@ scheduler::scheduler(runtime_config cfg)
       idle_(cfg_.workers) {
   const std::uint32_t n = cfg_.workers;
   paused_.store(cfg_.start_paused, std::memory_order_relaxed);
-  registry_shards_ = 4 * static_cast<std::size_t>(n);
-  registry_ = std::make_unique<registry_shard_t[]>(registry_shards_);
   workers_.reserve(n);
   for (std::uint32_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
   if (cfg_.current_thread) return;
@@ -443,24 +449,28 @@ scheduler::scheduler(runtime_config cfg)
 
 scheduler::~scheduler() { shutdown(); }
 
-std::size_t scheduler::registry_shard(const task_header* t) const noexcept { return t->id % registry_shards_; }
-
-void scheduler::register_task(task_header* t) {
-  registry_shard_t& sh = registry_[registry_shard(t)];
-  std::lock_guard lock(sh.mutex);
-  t->registry_slot = static_cast<std::uint32_t>(sh.tasks.size());
-  sh.tasks.push_back(t);
+void task_registry::sweep() noexcept {
+  std::size_t kept = 0;
+  for (task_header* t : tasks_) {
+    if (t->state.load(std::memory_order_acquire) & task_state::complete)
+      t->drop_ref();
+    else
+      tasks_[kept++] = t;
+  }
+  tasks_.resize(kept);
+  sweep_at_ = std::max<std::size_t>(4096, 2 * kept);
 }
 
-void scheduler::unregister_task(task_header* t) noexcept {
-  registry_shard_t& sh = registry_[registry_shard(t)];
-  std::lock_guard lock(sh.mutex);  // registry_slot of any task changes only under this lock
-  if (t->registry_slot == UINT32_MAX) return;  // taken out by shutdown
-  task_header* last = sh.tasks.back();
-  sh.tasks[t->registry_slot] = last;
-  last->registry_slot = t->registry_slot;
-  sh.tasks.pop_back();
-  t->registry_slot = UINT32_MAX;
+std::uint64_t scheduler::next_id(worker* w) noexcept {
+  // Lamport clock: greater than the spawning task's id, so children sort after parents.
+  task_header* parent = this_thread().task;
+  std::uint64_t parent_clock = parent ? parent->id >> 12 : 0;
+  if (w) {
+    w->clock_ = std::max(w->clock_, parent_clock) + 1;
+    return (w->clock_ << 12) | w->index_;
+  }
+  std::uint64_t c = foreign_clock_.fetch_add(1, std::memory_order_relaxed) + parent_clock;
+  return (c << 12) | 0xfff;
 }
 
 task_header* scheduler::spawn(std::coroutine_handle<> root, bool with_handle, completion_listener* listener) {
@@ -471,40 +481,44 @@ task_header* scheduler::spawn(std::coroutine_handle<> root, bool with_handle, co
     root.destroy();
     throw;
   }
+  thread_context& c = this_thread();
+  worker* w = c.current_worker && c.sched == this ? c.current_worker : nullptr;
   t->root = root;
   t->resume = root;
   t->sched = this;
-  t->id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  std::uint64_t refs = with_handle ? 2 : 1;
+  t->id = next_id(w);
+  // References: owner + registry (+ handle).
+  std::uint64_t refs = with_handle ? 3 : 2;
   std::uint64_t join_bits = (with_handle ? ts::join_interest : 0) | (listener ? ts::join_waiter : 0);
   if (listener) t->join_waiter = reinterpret_cast<task_header*>(reinterpret_cast<std::uintptr_t>(listener) | 1u);
-  t->state.store(ts::notified | join_bits | refs * ts::ref_one, std::memory_order_relaxed);
+  // Queued by its owner: `running` from the start (see task_header.hpp), so no waker races.
+  t->state.store(ts::running | join_bits | refs * ts::ref_one, std::memory_order_relaxed);
 
+  if (w && !closed_.load(std::memory_order_acquire)) {
+    w->owned_.add(t);
+    worker::counters::bump(w->stats.spawned);
+    w->push_local(t, c.task != nullptr);  // from a task: the LIFO slot, like a wake
+    return t;
+  }
   bool accepted = false;
   {
-    registry_shard_t& sh = registry_[registry_shard(t)];
-    std::lock_guard lock(sh.mutex);
+    std::lock_guard lock(foreign_mutex_);
     if (!closed_.load(std::memory_order_acquire)) {
-      t->registry_slot = static_cast<std::uint32_t>(sh.tasks.size());
-      sh.tasks.push_back(t);
+      foreign_owned_.add(t);
       accepted = true;
     }
   }
   if (!accepted) {  // spawned after shutdown: never runs; its handle reports cancellation
-    t->registry_slot = UINT32_MAX;
     t->root = {};
-    t->state.store(ts::complete | ts::cancelled | ts::released | join_bits | refs * ts::ref_one, std::memory_order_release);
+    t->state.store(ts::complete | ts::cancelled | ts::released | join_bits | (refs - 1) * ts::ref_one,
+                   std::memory_order_release);
     destroy_frame(*this, root, t->id);
     if (listener) notify_join(t, false);
     t->drop_ref();  // the owner's; a detached task is gone now
     return with_handle ? t : nullptr;
   }
-  thread_context& c = this_thread();
-  if (c.current_worker && c.sched == this)
-    worker::counters::bump(c.current_worker->stats.spawned);
-  else
-    spawned_outside_.fetch_add(1, std::memory_order_relaxed);
-  schedule(t, true);
+  spawned_outside_.fetch_add(1, std::memory_order_relaxed);
+  if (inject_.push(t)) notify_parked();  // refused only at shutdown, which then destroys it
   return t;
 }
 
@@ -532,7 +546,6 @@ void scheduler::complete(task_header* t, std::exception_ptr* exc) {
   }
   const bool failed = exc && *exc;  // read before the frame (which holds it) may go
   // Account first: whoever learns of the completion (a joiner, block_on) sees it counted.
-  unregister_task(t);
   count_completed();
   if (ns & ts::released) {  // detached: nobody will read the result
     if (failed) report_unhandled(*exc, t->id);
@@ -549,7 +562,6 @@ void scheduler::finish_cancelled(task_header* t) {
     ns = (s & ~(ts::running | ts::notified)) | ts::complete | ts::released | ts::cancelled;
     if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
   }
-  unregister_task(t);
   count_completed();
   if (ns & ts::join_waiter) notify_join(t, false);
   t->drop_ref();
@@ -595,7 +607,10 @@ void scheduler::shutdown() {
     if (th.joinable()) th.join();
   threads_.clear();
   for (auto& w : workers_) w->reactor_->shutdown();
-  closed_.store(true, std::memory_order_release);
+  {
+    std::lock_guard flock(foreign_mutex_);  // no foreign spawn is half-registered past here
+    closed_.store(true, std::memory_order_release);
+  }
   inject_.close();
   for (auto& w : workers_) {
     w->lifo_ = nullptr;
@@ -606,18 +621,21 @@ void scheduler::shutdown() {
 }
 
 void scheduler::destroy_remaining() {
-  std::vector<task_header*> all;
-  for (std::size_t i = 0; i < registry_shards_; ++i) {
-    std::lock_guard lock(registry_[i].mutex);
-    for (task_header* t : registry_[i].tasks) t->registry_slot = UINT32_MAX;
-    all.insert(all.end(), registry_[i].tasks.begin(), registry_[i].tasks.end());
-    registry_[i].tasks.clear();
+  std::vector<task_header*> all = foreign_owned_.take();
+  for (auto& w : workers_) {
+    auto mine = w->owned_.take();
+    all.insert(all.end(), mine.begin(), mine.end());
   }
+  // Newest first: a child (spawned later, so a greater id) goes before the task whose frame
+  // it may borrow from.
   std::sort(all.begin(), all.end(), [](const task_header* a, const task_header* b) { return a->id > b->id; });
   for (task_header* t : all) {
-    t->hook = nullptr;  // the reactors have already completed every operation
-    if (auto root = std::exchange(t->root, {})) destroy_frame(*this, root, t->id);
-    finish_cancelled(t);
+    if (!(t->state.load(std::memory_order_acquire) & ts::complete)) {
+      t->hook = nullptr;  // the reactors have already completed every operation
+      if (auto root = std::exchange(t->root, {})) destroy_frame(*this, root, t->id);
+      finish_cancelled(t);
+    }
+    t->drop_ref();  // the registry's
   }
 }
 

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "idle.hpp"
@@ -54,6 +55,27 @@ struct timer_node : timer_entry {
 };
 
 class scheduler;
+
+/// The tasks a worker (or the outside world) spawned, so that shutdown can find and destroy
+/// every frame still alive. Each entry holds a reference; completed tasks are swept out lazily
+/// (amortised O(1) per spawn: a sweep runs when the list has doubled since the last one).
+/// Not thread-safe: a worker's list is touched only by that worker, and by shutdown after the
+/// workers have stopped.
+class task_registry {
+ public:
+  void add(task_header* t) {
+    if (tasks_.size() >= sweep_at_) sweep();
+    tasks_.push_back(t);
+  }
+  /// Drops completed tasks.
+  void sweep() noexcept;
+  /// Hands over every entry (with its reference) and empties the registry.
+  std::vector<task_header*> take() noexcept { return std::exchange(tasks_, {}); }
+
+ private:
+  std::vector<task_header*> tasks_;
+  std::size_t sweep_at_ = 4096;
+};
 
 class worker {
  public:
@@ -105,6 +127,8 @@ class worker {
   std::uint32_t lifo_streak_ = 0;
   std::uint32_t tick_ = 0;
   std::uint64_t rng_;
+  std::uint64_t clock_ = 0;  // Lamport clock for task ids
+  task_registry owned_;
   bool searching_ = false;
   std::unique_ptr<reactor> reactor_;
   std::mutex wheel_mutex_;
@@ -124,7 +148,8 @@ class scheduler {
   /// A `listener` (requires with_handle) is registered in the join slot before the task can
   /// run, and is called exactly once, even when the runtime is already shut down.
   task_header* spawn(std::coroutine_handle<> root, bool with_handle, completion_listener* listener = nullptr);
-  /// Queues a task that just became notified (called by wake/abort/yield).
+  /// Queues a task that just became notified (wake/abort), or is queued by its owner (spawn,
+  /// yield). `yield`: behind the others, never in the LIFO slot.
   void schedule(task_header* t, bool yield);
   void notify_parked();
 
@@ -163,11 +188,9 @@ class scheduler {
 
  private:
   friend class worker;
-  void register_task(task_header* t);
-  void unregister_task(task_header* t) noexcept;
   void destroy_remaining();
   void count_completed() noexcept;
-  std::size_t registry_shard(const task_header* t) const noexcept;
+  std::uint64_t next_id(worker* w) noexcept;
 
   runtime_config cfg_;
   backend_kind backend_;
@@ -181,15 +204,12 @@ class scheduler {
   std::atomic<bool> shutdown_{false};
   std::atomic<bool> closed_{false};  // no more pushes or registrations: shutdown is tearing down
   std::atomic<bool> never_done_{false};
-  std::atomic<std::uint64_t> next_id_{1};
   std::atomic<std::uint64_t> spawned_outside_{0}, completed_outside_{0};
 
-  struct registry_shard_t {
-    std::mutex mutex;
-    std::vector<task_header*> tasks;
-  };
-  std::unique_ptr<registry_shard_t[]> registry_;
-  std::size_t registry_shards_;
+  // Tasks spawned from outside the workers (the workers keep their own, see worker::owned_).
+  std::mutex foreign_mutex_;
+  task_registry foreign_owned_;
+  std::atomic<std::uint64_t> foreign_clock_{1};
   std::mutex shutdown_mutex_;
   std::mutex advance_mutex_;  // serialises jumps of the paused clock
 };

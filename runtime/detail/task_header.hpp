@@ -10,15 +10,18 @@
 //   bits  0..15  flags (below)
 //   bits 16..63  reference count (ref_one = 1 << 16)
 // References are held by: the scheduler from spawn until the task completes ("owner"), the
-// join handle while it exists, and every registered waker (a task parked on a primitive, the
-// timer wheel or the reactor). The header is freed when the count reaches zero.
+// runtime's task registry until it sweeps the completed task out, the join handle while it
+// exists, and every registered waker (a task parked on a primitive, the timer wheel or the
+// reactor). The header is freed when the count reaches zero.
 //
 // Flags and who sets them:
 //   notified  - the task is in a run queue, or will be pushed there by the worker running it.
 //               Set by wake()/abort()/spawn(), cleared by the worker that starts running it.
 //               While set, nobody else pushes the task: a task is in at most one queue.
-//   running   - a worker is executing (or cancelling) the task; only that worker touches the
-//               frame. Set/cleared by that worker.
+//   running   - a worker owns the task: it is executing (or cancelling) it, or the task sits in
+//               a run queue because it was just spawned or yielded (it has no waker out then,
+//               so nothing but abort can race with it, and the next poll needs no transition).
+//               Only the owning worker touches the frame.
 //   complete  - the task will never run again (finished, or cancelled and its frame destroyed).
 //   cancelled - abort() was requested; the worker destroys the frame at the next poll instead
 //               of resuming it (after the task's cancel hook, if any, allows it).
@@ -74,8 +77,9 @@ struct task_header {
   task_header* join_waiter = nullptr;   ///< waker (owned ref) of the task awaiting the handle
   scheduler* sched = nullptr;           ///< the runtime that owns the task
   cancel_hook* hook = nullptr;          ///< set by the awaitable the task is suspended in
-  std::uint64_t id = 0;                 ///< unique per runtime, increasing in spawn order
-  std::uint32_t registry_slot = 0;      ///< position in the runtime's task registry
+  /// Unique per runtime. Causally ordered: a task's id is greater than the id of the task that
+  /// spawned it (a Lamport clock in the high bits, the spawning worker in the low 12 bits).
+  std::uint64_t id = 0;
 
   void add_ref() noexcept { state.fetch_add(task_state::ref_one, std::memory_order_relaxed); }
   /// Drops one reference; frees the header when it was the last.

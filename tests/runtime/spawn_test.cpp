@@ -168,7 +168,10 @@ TEST_SUITE("spawn") {
       co_await a;
       co_await b;
     }());
-    CHECK(order == std::vector<int>{1, 2, 1, 2, 1, 2});
+    // Which starts first is the scheduler's choice (a task spawned from a task takes the LIFO
+    // slot); what yield_now promises is that they alternate.
+    REQUIRE(order.size() == 6);
+    for (std::size_t i = 1; i < order.size(); ++i) CHECK(order[i] != order[i - 1]);
   }
 
   TEST_CASE("detached task exceptions go to the unhandled-exception hook with the task id") {
