@@ -449,16 +449,33 @@ scheduler::scheduler(runtime_config cfg)
 
 scheduler::~scheduler() { shutdown(); }
 
+task_registry::~task_registry() {
+  for (task_header** c : chunks_) delete[] c;
+}
+
+void task_registry::grow() { chunks_.push_back(new task_header*[chunk_size]); }
+
 void task_registry::sweep() noexcept {
   std::size_t kept = 0;
-  for (task_header* t : tasks_) {
-    if (t->state.load(std::memory_order_acquire) & task_state::complete)
+  for (std::size_t i = 0; i < size_; ++i) {
+    task_header* t = chunks_[i / chunk_size][i % chunk_size];
+    if (t->state.load(std::memory_order_acquire) & task_state::complete) {
       t->drop_ref();
-    else
-      tasks_[kept++] = t;
+    } else {
+      chunks_[kept / chunk_size][kept % chunk_size] = t;
+      ++kept;
+    }
   }
-  tasks_.resize(kept);
-  sweep_at_ = std::max<std::size_t>(4096, 2 * kept);
+  size_ = kept;
+  sweep_at_ = std::max(chunk_size, 2 * kept);
+}
+
+std::vector<task_header*> task_registry::take() {
+  std::vector<task_header*> out;
+  out.reserve(size_);
+  for (std::size_t i = 0; i < size_; ++i) out.push_back(chunks_[i / chunk_size][i % chunk_size]);
+  size_ = 0;
+  return out;
 }
 
 std::uint64_t scheduler::next_id(worker* w) noexcept {

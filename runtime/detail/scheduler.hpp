@@ -63,18 +63,30 @@ class scheduler;
 /// workers have stopped.
 class task_registry {
  public:
+  task_registry() = default;
+  task_registry(const task_registry&) = delete;
+  task_registry& operator=(const task_registry&) = delete;
+  ~task_registry();
+
   void add(task_header* t) {
-    if (tasks_.size() >= sweep_at_) sweep();
-    tasks_.push_back(t);
+    if (size_ == sweep_at_) sweep();
+    if (size_ == capacity()) grow();
+    chunks_[size_ / chunk_size][size_ % chunk_size] = t;
+    ++size_;
   }
-  /// Drops completed tasks.
+  /// Drops completed tasks (compacting in place).
   void sweep() noexcept;
   /// Hands over every entry (with its reference) and empties the registry.
-  std::vector<task_header*> take() noexcept { return std::exchange(tasks_, {}); }
+  std::vector<task_header*> take();
 
  private:
-  std::vector<task_header*> tasks_;
-  std::size_t sweep_at_ = 4096;
+  // Fixed-size chunks: growing never copies, and the memory is reused after sweeps.
+  static constexpr std::size_t chunk_size = 4096;
+  std::size_t capacity() const noexcept { return chunks_.size() * chunk_size; }
+  void grow();
+  std::vector<task_header**> chunks_;
+  std::size_t size_ = 0;
+  std::size_t sweep_at_ = chunk_size;
 };
 
 class worker {
