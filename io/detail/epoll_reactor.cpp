@@ -1,24 +1,127 @@
 // epoll backend of the reactor interface, used where io_uring is unavailable (EPERM under a
-// seccomp profile, ENOSYS, ENOMEM) or forced with CORIO_BACKEND=epoll. Wake-ups go through an
-// eventfd registered for EPOLLIN, with the same parked/notified handshake as the io_uring
-// backend so that unpark writes the eventfd only when the worker is blocked.
+// seccomp profile, ENOSYS, ENOMEM) or forced with CORIO_BACKEND=epoll.
+//
+// Operations run as non-blocking system calls on the owner thread. One that would block waits
+// for readiness: it is added to its descriptor's reader or writer list in `fds_`, the
+// descriptor is registered with epoll for the union of what its lists need (level-triggered),
+// and when epoll reports it ready every waiting op in the matching list is retried; the ones
+// that would block again stay. Operations epoll cannot wait for (regular files, openat, fsync,
+// statx, close) simply run at once. Sockets get MSG_DONTWAIT; plain read/write first check
+// readiness with poll(2) so that a blocking descriptor (a terminal on stdin) never blocks the
+// worker.
+//
+// Cancellation (any thread) goes through `inbox_` like the io_uring backend: the owner removes
+// the op from its lists and completes it with -ECANCELED.
+//
+// Wake-ups go through an eventfd registered for EPOLLIN, with the same parked/notified
+// handshake as the io_uring backend so that unpark writes the eventfd only when the worker is
+// blocked.
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <mutex>
 #include <system_error>
+#include <unordered_map>
+#include <vector>
 
 #include "../../runtime/detail/reactor.hpp"
+#include "op_table.hpp"
 
 namespace corio::detail {
 
 namespace {
 
 enum : int { state_idle = 0, state_parked = 1, state_notified = 2 };
+
+bool would_block(int r) noexcept { return r == -EAGAIN || r == -EWOULDBLOCK; }
+int sys(long r) noexcept { return r < 0 ? -errno : static_cast<int>(r); }
+
+/// POLLIN/POLLOUT an op waits for when it would block.
+short readiness_of(const io_request& r) noexcept {
+  switch (r.kind) {
+    case io_kind::read:
+    case io_kind::recv:
+    case io_kind::recvmsg:
+    case io_kind::accept:
+      return POLLIN;
+    case io_kind::write:
+    case io_kind::send:
+    case io_kind::sendmsg:
+    case io_kind::connect:
+      return POLLOUT;
+    case io_kind::poll:
+      return static_cast<short>(r.flags);
+    default:
+      return 0;
+  }
+}
+
+/// Whether plain read/write on `fd` would block now (poll with no timeout).
+bool not_ready(int fd, short events) noexcept {
+  pollfd p{fd, events, 0};
+  int n = ::poll(&p, 1, 0);
+  return n == 0;
+}
+
+/// One attempt at the system call. `retry`: the op already waited for readiness once.
+int attempt(io_op* op, bool retry) noexcept {
+  io_request& r = op->req;
+  switch (r.kind) {
+    case io_kind::read:
+      if (not_ready(r.fd, POLLIN)) return -EAGAIN;
+      return sys(r.offset < 0 ? ::read(r.fd, r.buf, r.len) : ::pread(r.fd, r.buf, r.len, r.offset));
+    case io_kind::write:
+      if (not_ready(r.fd, POLLOUT)) return -EAGAIN;
+      return sys(r.offset < 0 ? ::write(r.fd, r.buf, r.len) : ::pwrite(r.fd, r.buf, r.len, r.offset));
+    case io_kind::recv:
+      return sys(::recv(r.fd, r.buf, r.len, r.flags | MSG_DONTWAIT));
+    case io_kind::send:
+      return sys(::send(r.fd, r.buf, r.len, r.flags | MSG_DONTWAIT | MSG_NOSIGNAL));
+    case io_kind::recvmsg:
+      return sys(::recvmsg(r.fd, r.msg, r.flags | MSG_DONTWAIT));
+    case io_kind::sendmsg:
+      return sys(::sendmsg(r.fd, r.msg, r.flags | MSG_DONTWAIT | MSG_NOSIGNAL));
+    case io_kind::accept:
+      return sys(::accept4(r.fd, r.addr, r.addrlen_out, r.flags | SOCK_CLOEXEC));
+    case io_kind::connect: {
+      if (!retry) {
+        int rc = sys(::connect(r.fd, r.addr, r.addrlen));
+        return rc == -EINPROGRESS ? -EAGAIN : rc;
+      }
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (::getsockopt(r.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return -errno;
+      return -err;
+    }
+    case io_kind::close:
+      return sys(::close(r.fd));
+    case io_kind::openat:
+      return sys(::openat(r.dirfd, r.path, r.flags | O_CLOEXEC, r.mode));
+    case io_kind::fsync:
+      return sys(r.flags ? ::fdatasync(r.fd) : ::fsync(r.fd));
+    case io_kind::statx:
+      return sys(::statx(r.dirfd, r.path, r.flags, r.mask, r.stx));
+    case io_kind::poll: {
+      pollfd p{r.fd, static_cast<short>(r.flags), 0};
+      int n = ::poll(&p, 1, 0);
+      if (n < 0) return -errno;
+      return n == 0 ? -EAGAIN : p.revents;
+    }
+    case io_kind::shutdown:
+      return sys(::shutdown(r.fd, r.flags));
+  }
+  return -EINVAL;
+}
 
 class epoll_reactor final : public reactor {
  public:
@@ -33,7 +136,7 @@ class epoll_reactor final : public reactor {
     }
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.ptr = nullptr;  // null marks the wake-up eventfd
+    ev.data.fd = event_fd_;
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, event_fd_, &ev) < 0) {
       int e = errno;
       ::close(event_fd_);
@@ -43,17 +146,19 @@ class epoll_reactor final : public reactor {
   }
 
   ~epoll_reactor() override {
+    shutdown();
     ::close(event_fd_);
     ::close(epoll_fd_);
   }
 
   std::size_t park(std::optional<std::chrono::nanoseconds> timeout) override {
-    if (timeout && timeout->count() == 0) return wait(timeout);
+    std::size_t n = drain_inbox();
+    if (timeout && timeout->count() == 0) return n + wait(timeout);
     if (park_state_.exchange(state_parked, std::memory_order_seq_cst) == state_notified) {
       park_state_.store(state_idle, std::memory_order_relaxed);
-      return wait(std::chrono::nanoseconds::zero());
+      return n + wait(std::chrono::nanoseconds::zero());
     }
-    std::size_t n = wait(timeout);
+    n += wait(timeout);
     park_state_.store(state_idle, std::memory_order_seq_cst);
     return n;
   }
@@ -66,11 +171,91 @@ class epoll_reactor final : public reactor {
     }
   }
 
-  void shutdown() noexcept override {}
+  bool start(io_op* op, int* res) override {
+    op->owner = this;
+    op->waiting = 0;
+    count_submitted();
+    int r = attempt(op, false);
+    short need = readiness_of(op->req);
+    if (!would_block(r) || need == 0) {
+      *res = r;
+      count_completed();
+      return true;
+    }
+    op->token = ops_.add(op);
+    fd_entry& e = fds_[op->req.fd];
+    (need & POLLOUT ? e.writers : e.readers).push_back(op);
+    update(op->req.fd, e);
+    return false;
+  }
+
+  void cancel(std::uint64_t token) noexcept override {
+    {
+      std::lock_guard lock(inbox_mutex_);
+      inbox_.push_back(token);
+      inbox_pending_.store(true, std::memory_order_release);
+    }
+    unpark();
+  }
+
+  void shutdown() noexcept override {
+    drain_inbox();
+    std::vector<io_op*> left;
+    ops_.for_each([&](io_op* op) { left.push_back(op); });
+    for (io_op* op : left) finish(op, -ECANCELED);
+    fds_.clear();
+  }
 
   backend_kind kind() const noexcept override { return backend_kind::epoll; }
 
  private:
+  struct fd_entry {
+    std::vector<io_op*> readers, writers;
+    std::uint32_t registered = 0;  // epoll events currently asked for (0: not registered)
+  };
+
+  /// Re-registers `fd` for what its waiters need (or removes it).
+  void update(int fd, fd_entry& e) noexcept {
+    std::uint32_t want = 0;
+    for (io_op* op : e.readers) want |= static_cast<std::uint32_t>(readiness_of(op->req));
+    for (io_op* op : e.writers) want |= static_cast<std::uint32_t>(readiness_of(op->req));
+    if (want == e.registered) return;
+    epoll_event ev{};
+    ev.events = want;
+    ev.data.fd = fd;
+    if (want == 0) {
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, &ev);
+    } else if (e.registered == 0) {
+      if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0 && errno == EEXIST) ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+    } else if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT) {
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);  // the descriptor was closed and reused
+    }
+    e.registered = want;
+  }
+
+  void finish(io_op* op, int res) noexcept {
+    ops_.remove(op->token);
+    count_completed();
+    op->complete(op, res, 0);
+  }
+
+  /// Retries the ops of one list after readiness; keeps those that would block again.
+  std::size_t retry(std::vector<io_op*>& list) noexcept {
+    std::vector<io_op*> ready;
+    ready.swap(list);
+    std::size_t done = 0;
+    for (io_op* op : ready) {
+      int r = attempt(op, true);
+      if (would_block(r)) {
+        list.push_back(op);
+      } else {
+        finish(op, r);
+        ++done;
+      }
+    }
+    return done;
+  }
+
   std::size_t wait(std::optional<std::chrono::nanoseconds> timeout) noexcept {
     epoll_event events[64];
     timespec ts{};
@@ -82,22 +267,59 @@ class epoll_reactor final : public reactor {
     if (n < 0) return 0;  // EINTR: just a wake-up
     std::size_t dispatched = 0;
     for (int i = 0; i < n; ++i) {
-      if (events[i].data.ptr == nullptr) {
+      int fd = events[i].data.fd;
+      if (fd == event_fd_) {
         std::uint64_t v;
         while (::read(event_fd_, &v, sizeof v) < 0 && errno == EINTR) {
         }
         continue;
       }
-      auto* c = static_cast<io_completion*>(events[i].data.ptr);
-      c->complete(c, static_cast<int>(events[i].events), 0);
-      ++dispatched;
+      auto it = fds_.find(fd);
+      if (it == fds_.end()) continue;
+      std::uint32_t ev = events[i].events;
+      bool err = ev & (EPOLLERR | EPOLLHUP);
+      if (ev & EPOLLIN || err) dispatched += retry(it->second.readers);
+      if (ev & EPOLLOUT || err) dispatched += retry(it->second.writers);
+      update(fd, it->second);
+      if (it->second.registered == 0) fds_.erase(it);
     }
     return dispatched;
+  }
+
+  std::size_t drain_inbox() noexcept {
+    if (!inbox_pending_.load(std::memory_order_acquire)) return 0;
+    std::vector<std::uint64_t> tokens;
+    {
+      std::lock_guard lock(inbox_mutex_);
+      tokens.swap(inbox_);
+      inbox_pending_.store(false, std::memory_order_relaxed);
+    }
+    std::size_t n = 0;
+    for (std::uint64_t token : tokens) {
+      io_op* op = ops_.find(token);
+      if (!op) continue;  // finished first
+      auto it = fds_.find(op->req.fd);
+      if (it != fds_.end()) {
+        auto drop = [op](std::vector<io_op*>& l) { l.erase(std::remove(l.begin(), l.end(), op), l.end()); };
+        drop(it->second.readers);
+        drop(it->second.writers);
+        update(op->req.fd, it->second);
+        if (it->second.registered == 0) fds_.erase(it);
+      }
+      finish(op, -ECANCELED);
+      ++n;
+    }
+    return n;
   }
 
   int epoll_fd_ = -1;
   int event_fd_ = -1;
   std::atomic<int> park_state_{state_idle};
+  op_table ops_;
+  std::unordered_map<int, fd_entry> fds_;
+  std::mutex inbox_mutex_;
+  std::vector<std::uint64_t> inbox_;
+  std::atomic<bool> inbox_pending_{false};
 };
 
 }  // namespace

@@ -1,29 +1,118 @@
 // io_uring backend of the reactor interface (runtime/detail/reactor.hpp). The only file that
 // includes <liburing.h>.
 //
+// Operations: `start` takes an SQE (flushing the queue to the kernel first if it is full),
+// records the op in a slot table and tags the SQE with token = (generation << 32) | slot. The
+// SQEs are handed to the kernel by the next park or poll, so a worker makes one
+// io_uring_enter per round of work, not one per operation. A CQE finds its op through the
+// slot, after checking the generation; multishot CQEs (IORING_CQE_F_MORE) keep the slot.
+//
+// Cancellation may be requested from any thread: the token goes into `inbox_` (under a mutex)
+// and the owner turns it into an IORING_OP_ASYNC_CANCEL at its next park or poll. A token whose
+// slot has been freed (the op finished first) or reused (a newer generation) matches nothing:
+// late cancels are harmless.
+//
 // Wake-ups: the ring always has a read of an eventfd in flight (user_data `wake_tag`); unpark
 // writes the eventfd, so a worker blocked in io_uring_submit_and_wait_timeout returns. To keep
 // wake-ups cheap, `park_state_` tells unpark whether the worker is (about to be) blocked:
 //   idle -> parked      the worker, just before it blocks
 //   any  -> notified    unpark; writes the eventfd only if it replaced `parked`
 //   any  -> idle        the worker, after it wakes (a `notified` seen at park time returns at once)
+//
+// Back-pressure: a full submission queue is flushed and retried; -EBUSY from io_uring_enter
+// (completion queue full, IORING_FEAT_NODROP) reaps completions and retries; -EINTR retries.
+//
+// Kernels that answer a socket operation on an O_NONBLOCK socket with -EAGAIN (instead of
+// waiting) get a poll for readiness first and then the operation again, under the same token.
 
+#include <fcntl.h>
 #include <liburing.h>
+#include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <mutex>
 #include <system_error>
+#include <vector>
 
 #include "../../runtime/detail/reactor.hpp"
+#include "op_table.hpp"
 
 namespace corio::detail {
 
 namespace {
 
+constexpr std::uint64_t ignore_tag = 0;  // completions of our own cancel requests
 constexpr std::uint64_t wake_tag = 1;
 enum : int { state_idle = 0, state_parked = 1, state_notified = 2 };
+
+/// POLLIN/POLLOUT for operations that may answer -EAGAIN; 0 for the others.
+unsigned readiness_of(io_kind k) noexcept {
+  switch (k) {
+    case io_kind::read:
+    case io_kind::recv:
+    case io_kind::recvmsg:
+    case io_kind::accept:
+      return POLLIN;
+    case io_kind::write:
+    case io_kind::send:
+    case io_kind::sendmsg:
+    case io_kind::connect:
+      return POLLOUT;
+    default:
+      return 0;
+  }
+}
+
+void prep(io_uring_sqe* sqe, const io_request& r) noexcept {
+  switch (r.kind) {
+    case io_kind::read:
+      io_uring_prep_read(sqe, r.fd, r.buf, static_cast<unsigned>(r.len), static_cast<__u64>(r.offset));
+      break;
+    case io_kind::write:
+      io_uring_prep_write(sqe, r.fd, r.buf, static_cast<unsigned>(r.len), static_cast<__u64>(r.offset));
+      break;
+    case io_kind::recv:
+      io_uring_prep_recv(sqe, r.fd, r.buf, r.len, r.flags);
+      break;
+    case io_kind::send:
+      io_uring_prep_send(sqe, r.fd, r.buf, r.len, r.flags | MSG_NOSIGNAL);
+      break;
+    case io_kind::recvmsg:
+      io_uring_prep_recvmsg(sqe, r.fd, r.msg, static_cast<unsigned>(r.flags));
+      break;
+    case io_kind::sendmsg:
+      io_uring_prep_sendmsg(sqe, r.fd, r.msg, static_cast<unsigned>(r.flags | MSG_NOSIGNAL));
+      break;
+    case io_kind::accept:
+      io_uring_prep_accept(sqe, r.fd, r.addr, r.addrlen_out, r.flags | SOCK_CLOEXEC);
+      break;
+    case io_kind::connect:
+      io_uring_prep_connect(sqe, r.fd, r.addr, r.addrlen);
+      break;
+    case io_kind::close:
+      io_uring_prep_close(sqe, r.fd);
+      break;
+    case io_kind::openat:
+      io_uring_prep_openat(sqe, r.dirfd, r.path, r.flags | O_CLOEXEC, r.mode);
+      break;
+    case io_kind::fsync:
+      io_uring_prep_fsync(sqe, r.fd, r.flags ? IORING_FSYNC_DATASYNC : 0);
+      break;
+    case io_kind::statx:
+      io_uring_prep_statx(sqe, r.dirfd, r.path, r.flags, r.mask, r.stx);
+      break;
+    case io_kind::poll:
+      io_uring_prep_poll_add(sqe, r.fd, static_cast<unsigned>(r.flags));
+      break;
+    case io_kind::shutdown:
+      io_uring_prep_shutdown(sqe, r.fd, r.flags);
+      break;
+  }
+}
 
 class uring_reactor final : public reactor {
  public:
@@ -51,6 +140,7 @@ class uring_reactor final : public reactor {
   }
 
   std::size_t park(std::optional<std::chrono::nanoseconds> timeout) override {
+    drain_inbox();
     if (timeout && timeout->count() == 0) {
       if (io_uring_sq_ready(&ring_)) submit();
       return reap();
@@ -67,8 +157,14 @@ class uring_reactor final : public reactor {
       ts.tv_sec = timeout->count() / 1'000'000'000;
       ts.tv_nsec = timeout->count() % 1'000'000'000;
     }
-    // -ETIME (timeout) and -EINTR (a signal) both just end the wait.
-    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, timeout ? &ts : nullptr, nullptr);
+    for (;;) {
+      int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, timeout ? &ts : nullptr, nullptr);
+      if (rc == -EBUSY) {  // completion queue full: make room, then wait again
+        if (reap() > 0) break;
+        continue;
+      }
+      break;  // -ETIME (timeout) and -EINTR (a signal) just end the wait
+    }
     park_state_.store(state_idle, std::memory_order_seq_cst);
     return reap();
   }
@@ -81,17 +177,39 @@ class uring_reactor final : public reactor {
     }
   }
 
-  void shutdown() noexcept override {
-    if (!read_armed_) return;
-    if (io_uring_sqe* sqe = get_sqe()) {
-      io_uring_prep_cancel64(sqe, wake_tag, 0);
-      io_uring_sqe_set_data64(sqe, 0);
+  bool start(io_op* op, int*) override {
+    io_uring_sqe* sqe = get_sqe();
+    prep(sqe, op->req);
+    op->owner = this;
+    op->waiting = 0;
+    op->token = ops_.add(op);
+    io_uring_sqe_set_data64(sqe, op->token);
+    count_submitted();
+    return false;
+  }
+
+  void cancel(std::uint64_t token) noexcept override {
+    {
+      std::lock_guard lock(inbox_mutex_);
+      inbox_.push_back(token);
+      inbox_pending_.store(true, std::memory_order_release);
     }
-    while (read_armed_) {
-      io_uring_cqe* cqe = nullptr;
+    unpark();
+  }
+
+  void shutdown() noexcept override {
+    drain_inbox();
+    if (ops_.live() > 0) {
+      io_uring_prep_cancel(get_sqe(), nullptr, IORING_ASYNC_CANCEL_ANY);  // user_data 0: ignored
+    }
+    if (read_armed_) {
+      io_uring_sqe* sqe = get_sqe();
+      io_uring_prep_cancel64(sqe, wake_tag, 0);
+      io_uring_sqe_set_data64(sqe, ignore_tag);
+    }
+    while (read_armed_ || ops_.live() > 0) {
       int rc = io_uring_submit_and_wait(&ring_, 1);
       if (rc < 0 && rc != -EINTR && rc != -EBUSY) break;
-      (void)cqe;
       reap();
     }
   }
@@ -120,6 +238,22 @@ class uring_reactor final : public reactor {
     }
   }
 
+  void drain_inbox() noexcept {
+    if (!inbox_pending_.load(std::memory_order_acquire)) return;
+    std::vector<std::uint64_t> tokens;
+    {
+      std::lock_guard lock(inbox_mutex_);
+      tokens.swap(inbox_);
+      inbox_pending_.store(false, std::memory_order_relaxed);
+    }
+    for (std::uint64_t token : tokens) {
+      if (!ops_.find(token)) continue;  // already done
+      io_uring_sqe* sqe = get_sqe();
+      io_uring_prep_cancel64(sqe, token, 0);
+      io_uring_sqe_set_data64(sqe, ignore_tag);
+    }
+  }
+
   void arm_wake_read() noexcept {
     if (read_armed_) return;
     io_uring_sqe* sqe = get_sqe();
@@ -130,21 +264,44 @@ class uring_reactor final : public reactor {
 
   std::size_t reap() noexcept {
     std::size_t dispatched = 0;
-    io_uring_cqe* cqe;
-    unsigned head;
-    unsigned seen = 0;
-    io_uring_for_each_cqe(&ring_, head, cqe) {
-      ++seen;
+    // Completions may start new operations (and so reap again, if the queue is full): take
+    // each CQE's contents and advance before calling out.
+    for (;;) {
+      io_uring_cqe* cqe = nullptr;
+      if (io_uring_peek_cqe(&ring_, &cqe) != 0 || !cqe) break;
       std::uint64_t ud = io_uring_cqe_get_data64(cqe);
+      int res = cqe->res;
+      unsigned flags = cqe->flags;
+      io_uring_cqe_seen(&ring_, cqe);
       if (ud == wake_tag) {
         read_armed_ = false;
-      } else if (ud != 0) {
-        auto* c = reinterpret_cast<io_completion*>(static_cast<std::uintptr_t>(ud));
-        c->complete(c, cqe->res, cqe->flags);
-        ++dispatched;
+        continue;
       }
+      if (ud == ignore_tag) continue;
+      io_op* op = ops_.find(ud);
+      if (!op) continue;
+      if (op->waiting) {  // the readiness poll before a retry finished
+        op->waiting = 0;
+        if (res >= 0) {
+          io_uring_sqe* sqe = get_sqe();
+          prep(sqe, op->req);
+          io_uring_sqe_set_data64(sqe, ud);
+          continue;
+        }
+      } else if (res == -EAGAIN && readiness_of(op->req.kind)) {  // O_NONBLOCK on an old kernel
+        op->waiting = 1;
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_poll_add(sqe, op->req.fd, readiness_of(op->req.kind));
+        io_uring_sqe_set_data64(sqe, ud);
+        continue;
+      }
+      if (!(flags & IORING_CQE_F_MORE)) {  // last completion of this op
+        ops_.remove(ud);
+        count_completed();
+      }
+      op->complete(op, res, flags);
+      ++dispatched;
     }
-    io_uring_cq_advance(&ring_, seen);
     return dispatched;
   }
 
@@ -153,6 +310,10 @@ class uring_reactor final : public reactor {
   std::uint64_t event_buf_ = 0;
   bool read_armed_ = false;
   std::atomic<int> park_state_{state_idle};
+  op_table ops_;
+  std::mutex inbox_mutex_;
+  std::vector<std::uint64_t> inbox_;
+  std::atomic<bool> inbox_pending_{false};
 };
 
 }  // namespace

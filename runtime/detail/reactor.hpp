@@ -1,24 +1,84 @@
 #pragma once
 // The narrow interface between a worker and its I/O backend (io/): the worker parks in its
-// reactor with the next timer deadline as timeout, other threads wake it through `unpark`.
-// The io_uring backend parks in io_uring_submit_and_wait_timeout and is woken by a write to
-// an eventfd it always has a read pending on; the epoll backend waits in epoll_pwait2 on the
-// same kind of eventfd. One reactor per worker, created and driven on that worker's thread
-// (except `unpark`, which any thread may call).
+// reactor with the next timer deadline as timeout, other threads wake it through `unpark`, and
+// tasks start operations on the reactor of the worker they run on.
+//
+// The io_uring backend parks in io_uring_submit_and_wait_timeout and is woken by a write to an
+// eventfd it always has a read pending on; operations are SQEs, queued by `start` and handed to
+// the kernel in one io_uring_enter when the worker parks or polls (not one syscall per
+// operation). The epoll backend waits in epoll_pwait2 on the same kind of eventfd and runs
+// operations as non-blocking system calls, waiting for readiness when they would block.
+//
+// One reactor per worker, created and driven on that worker's thread; `unpark` and `cancel` may
+// be called from any thread.
 
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
-#include <string>
+
+struct statx;
+struct msghdr;
 
 namespace corio::detail {
 
 enum class backend_kind { uring, epoll };
 
-/// What a reactor calls when an operation completes (the I/O layer embeds one in each
-/// operation's awaiter). `res` is the kernel's result (bytes, descriptor, or -errno).
+/// What a reactor calls when an operation completes. `res` is the kernel's result (bytes,
+/// descriptor, or -errno).
 struct io_completion {
   void (*complete)(io_completion* self, int res, unsigned flags) noexcept = nullptr;
+};
+
+enum class io_kind : std::uint8_t {
+  read,      ///< read(fd, buf, len) at `offset` (-1: the file position)
+  write,     ///< write(fd, buf, len) at `offset` (-1: the file position)
+  recv,      ///< recv(fd, buf, len, flags)
+  send,      ///< send(fd, buf, len, flags | MSG_NOSIGNAL)
+  recvmsg,   ///< recvmsg(fd, msg, flags)
+  sendmsg,   ///< sendmsg(fd, msg, flags | MSG_NOSIGNAL)
+  accept,    ///< accept4(fd, addr, addrlen, SOCK_CLOEXEC | flags)
+  connect,   ///< connect(fd, addr, addrlen)
+  close,     ///< close(fd)
+  openat,    ///< openat(dirfd, path, flags | O_CLOEXEC, mode)
+  fsync,     ///< fsync(fd) (fdatasync if flags)
+  statx,     ///< statx(dirfd, path, flags, mask, stx)
+  poll,      ///< poll(fd, events): completes with the ready events
+  shutdown,  ///< shutdown(fd, how)
+};
+
+struct io_request {
+  io_kind kind{};
+  int fd = -1;
+  void* buf = nullptr;
+  std::size_t len = 0;
+  std::int64_t offset = -1;
+  int flags = 0;
+  sockaddr* addr = nullptr;
+  socklen_t addrlen = 0;
+  socklen_t* addrlen_out = nullptr;  ///< accept
+  msghdr* msg = nullptr;
+  const char* path = nullptr;
+  int dirfd = -100;  ///< AT_FDCWD
+  unsigned mode = 0;
+  unsigned mask = 0;  ///< statx mask
+  struct ::statx* stx = nullptr;
+};
+
+class reactor;
+
+/// An operation in flight: lives in the awaiting frame until the kernel has completed it.
+/// `complete` runs on the owning reactor's thread.
+struct io_op : io_completion {
+  io_request req;
+  reactor* owner = nullptr;
+  std::uint64_t token = 0;     ///< the reactor's handle for it while in flight (cancel uses it)
+  std::uint8_t waiting = 0;    ///< backend-private: POLLIN/POLLOUT awaited before a retry
 };
 
 class reactor {
@@ -33,11 +93,33 @@ class reactor {
   /// Thread-safe: makes a concurrent park return, or the next one return at once.
   virtual void unpark() noexcept = 0;
 
+  /// On the owning thread: starts `op`. Returns true if it completed at once (then
+  /// `op->complete` has NOT been called and the result is in *res); false if it is in flight
+  /// and `op->complete` will be called exactly once, on this reactor's thread.
+  virtual bool start(io_op* op, int* res) = 0;
+
+  /// Any thread: asks the kernel to cancel `op` (identified by `token`, so a request that
+  /// arrives after the operation finished and its slot was reused is harmless). The operation
+  /// still completes exactly once (with -ECANCELED, or its real result if it won the race).
+  virtual void cancel(std::uint64_t token) noexcept = 0;
+
   /// Called on the owning thread before the worker exits: cancels every operation in flight
   /// and waits until the kernel has completed them all (so no buffer is written afterwards).
   virtual void shutdown() noexcept = 0;
 
   virtual backend_kind kind() const noexcept = 0;
+
+  /// Operations started and completed so far (for metrics; any thread).
+  std::uint64_t submitted() const noexcept { return submitted_.load(std::memory_order_relaxed); }
+  std::uint64_t completed() const noexcept { return completed_.load(std::memory_order_relaxed); }
+
+ protected:
+  // Written by the owner only.
+  void count_submitted() noexcept { submitted_.store(submitted_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+  void count_completed() noexcept { completed_.store(completed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> submitted_{0}, completed_{0};
 };
 
 /// The backend this process uses: io_uring unless it is unavailable (setup fails with EPERM,

@@ -99,6 +99,8 @@ class worker {
 
   void unpark() noexcept;
   std::uint32_t index() const noexcept { return index_; }
+  /// This worker's reactor; tasks start I/O on the reactor of the worker polling them.
+  reactor& io() noexcept { return *reactor_; }
 
   // --- timers (any thread; the wheel is behind wheel_mutex_) ---
   void arm_timer(timer_node* n);

@@ -1,0 +1,126 @@
+#pragma once
+// The awaitable behind every I/O call: one kernel operation (an io_uring SQE, or a
+// non-blocking system call with readiness waits under epoll) started on the reactor of the
+// worker that polls the task. `co_await` yields the kernel's result: a count or descriptor, or
+// -errno (callers turn that into std::system_error).
+//
+// Cancellation: while the operation is in flight the awaitable is its task's cancel hook. An
+// aborted task asks the owning reactor to cancel the operation and keeps its frame (which owns
+// the buffers the kernel writes into) until the operation's completion has arrived; a
+// descriptor produced by an accept or openat that completes anyway is closed.
+//
+// Completion runs on the owning worker's thread and wakes the task (which may then run on any
+// worker). ThreadSanitizer cannot see the hand-off through the kernel, so it is annotated.
+
+#include <unistd.h>
+
+#include <atomic>
+#include <coroutine>
+#include <string>
+#include <utility>
+
+#include "../../runtime/detail/context.hpp"
+#include "../../runtime/detail/reactor.hpp"
+#include "../../runtime/detail/scheduler.hpp"
+#include "../../runtime/error.hpp"
+
+#if defined(__SANITIZE_THREAD__)
+#define CORIO_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CORIO_TSAN 1
+#endif
+#endif
+#ifdef CORIO_TSAN
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#endif
+
+namespace corio::detail {
+
+class [[nodiscard]] io_awaitable : io_op, cancel_hook {
+ public:
+  io_awaitable(const io_request& r, const char* what) noexcept : what_(what) {
+    req = r;
+    complete = &on_complete;
+  }
+  io_awaitable(io_awaitable&& o) noexcept : io_op(), what_(o.what_) {
+    req = o.req;
+    complete = &on_complete;
+  }
+  io_awaitable& operator=(io_awaitable&&) = delete;
+
+  /// The request, adjustable until the awaitable is awaited.
+  io_request& request() noexcept { return req; }
+
+  bool await_ready() const noexcept { return false; }
+
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) {
+    thread_context& c = this_thread();
+    if (!c.current_worker || !c.task)
+      throw usage_error(std::string(what_) + ": must be awaited inside a task running on a corio runtime");
+    reactor& r = c.current_worker->io();
+#ifdef CORIO_TSAN
+    __tsan_release(static_cast<io_op*>(this));
+#endif
+    int res = 0;
+    if (r.start(this, &res)) {  // done at once (epoll): resume now, unless out of budget
+      result_ = res;
+      if (coop_consume()) return h;
+      return yield_to_scheduler(h, what_);
+    }
+    waker_ = make_waker(h, what_);
+    waker_->hook = this;
+    in_flight_ = true;
+    return std::noop_coroutine();
+  }
+
+  int await_resume() noexcept {
+    if (in_flight_) {
+      in_flight_ = false;
+#ifdef CORIO_TSAN
+      __tsan_acquire(static_cast<io_op*>(this));
+#endif
+      this_thread().task->hook = nullptr;
+    }
+    return result_;
+  }
+
+ private:
+  static void on_complete(io_completion* self, int res, unsigned) noexcept {
+    auto* a = static_cast<io_awaitable*>(static_cast<io_op*>(self));
+    a->result_ = res;
+    task_header* t = std::exchange(a->waker_, nullptr);
+#ifdef CORIO_TSAN
+    __tsan_release(static_cast<io_op*>(a));
+#endif
+    a->done_.store(true, std::memory_order_release);  // after this the reactor never touches *a
+    wake(t);
+  }
+
+  // cancel_hook: the task was aborted while the operation is in flight.
+  bool cancel(task_header*) noexcept override {
+    if (done_.load(std::memory_order_acquire)) {
+#ifdef CORIO_TSAN
+      __tsan_acquire(static_cast<io_op*>(this));
+#endif
+      bool makes_fd = req.kind == io_kind::accept || req.kind == io_kind::openat;
+      if (makes_fd && result_ >= 0) ::close(result_);  // nobody will own it
+      return true;
+    }
+    if (!cancel_sent_) {
+      cancel_sent_ = true;
+      owner->cancel(token);  // the completion (-ECANCELED or real) will wake us again
+    }
+    return false;
+  }
+
+  const char* what_;
+  task_header* waker_ = nullptr;
+  int result_ = 0;
+  bool in_flight_ = false;
+  bool cancel_sent_ = false;
+  std::atomic<bool> done_{false};
+};
+
+}  // namespace corio::detail

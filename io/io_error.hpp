@@ -1,0 +1,24 @@
+#pragma once
+// Errors of the I/O layer. System call failures are std::system_error carrying the errno
+// (err.code().value()), with the operation and addresses in the message.
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+
+namespace corio {
+
+/// read_exact (or a buffered read that needs more) met the end of the stream first. `got` says
+/// how many of the `wanted` bytes did arrive (they are in the buffer).
+class unexpected_eof : public std::runtime_error {
+ public:
+  unexpected_eof(const std::string& what, std::size_t got, std::size_t wanted)
+      : std::runtime_error(what), got_(got), wanted_(wanted) {}
+  std::size_t got() const noexcept { return got_; }
+  std::size_t wanted() const noexcept { return wanted_; }
+
+ private:
+  std::size_t got_, wanted_;
+};
+
+}  // namespace corio

@@ -1,0 +1,44 @@
+#include "resolve.hpp"
+
+#include <fmt/format.h>
+#include <netdb.h>
+
+#include "detail/offload.hpp"
+
+namespace corio::net {
+
+namespace {
+class resolve_category_impl final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "getaddrinfo"; }
+  std::string message(int code) const override { return ::gai_strerror(code); }
+};
+}  // namespace
+
+const std::error_category& resolve_category() noexcept {
+  static const resolve_category_impl c;
+  return c;
+}
+
+task<std::vector<socket_address>> resolve(std::string host, std::uint16_t port) {
+  co_return co_await detail::offload_awaitable<std::vector<socket_address>>([host, port] {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    std::string service = std::to_string(port);
+    int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
+    if (rc != 0) {
+      int code = rc == EAI_SYSTEM ? errno : rc;
+      const std::error_category& cat = rc == EAI_SYSTEM ? std::generic_category() : resolve_category();
+      throw std::system_error(code, cat, fmt::format("resolve '{}'", host));
+    }
+    std::vector<socket_address> out;
+    for (addrinfo* p = res; p; p = p->ai_next) out.emplace_back(p->ai_addr, p->ai_addrlen);
+    ::freeaddrinfo(res);
+    if (out.empty()) throw std::system_error(EAI_NONAME, resolve_category(), fmt::format("resolve '{}'", host));
+    return out;
+  });
+}
+
+}  // namespace corio::net

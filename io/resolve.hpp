@@ -1,0 +1,27 @@
+#pragma once
+// corio::net::resolve — host name resolution (getaddrinfo) without blocking a worker: the
+// lookup runs on a helper thread and the task resumes when it is done.
+//
+//   auto addrs = co_await corio::net::resolve("localhost", 8080);   // IPv4 and IPv6 results
+//
+// Errors: std::system_error with the resolver's message (e.g. unknown host), in the
+// corio::net::resolve_category().
+
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "../runtime/task.hpp"
+#include "socket_address.hpp"
+
+namespace corio::net {
+
+/// Addresses for `host` (a name or a numeric address) and `port`, for stream sockets, in the
+/// resolver's order; never empty (an error is thrown instead).
+task<std::vector<socket_address>> resolve(std::string host, std::uint16_t port);
+
+/// The category of getaddrinfo's EAI_* codes.
+const std::error_category& resolve_category() noexcept;
+
+}  // namespace corio::net

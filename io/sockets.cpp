@@ -1,0 +1,185 @@
+// Socket set-up (synchronous system calls) and the multi-step socket operations.
+
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "../runtime/time.hpp"
+#include "tcp_listener.hpp"
+#include "tcp_stream.hpp"
+#include "udp_socket.hpp"
+#include "unix_datagram.hpp"
+#include "unix_stream.hpp"
+
+namespace corio::detail {
+
+fd open_socket(int family, int type, const char* what) {
+  int s = ::socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s < 0) throw std::system_error(errno, std::generic_category(), what);
+  return fd(s);
+}
+
+net::socket_address local_address_of(int f) {
+  net::socket_address a;
+  if (::getsockname(f, a.data(), a.size_ptr()) < 0)
+    throw std::system_error(errno, std::generic_category(), fmt::format("getsockname (fd {})", f));
+  return a;
+}
+
+net::socket_address peer_address_of(int f) {
+  net::socket_address a;
+  if (::getpeername(f, a.data(), a.size_ptr()) < 0)
+    throw std::system_error(errno, std::generic_category(), fmt::format("getpeername (fd {})", f));
+  return a;
+}
+
+void set_int_option(int f, int level, int name, int value, const char* what) {
+  if (::setsockopt(f, level, name, &value, sizeof value) < 0)
+    throw std::system_error(errno, std::generic_category(), fmt::format("setsockopt {} (fd {})", what, f));
+}
+
+int get_int_option(int f, int level, int name, const char* what) {
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (::getsockopt(f, level, name, &value, &len) < 0)
+    throw std::system_error(errno, std::generic_category(), fmt::format("getsockopt {} (fd {})", what, f));
+  return value;
+}
+
+task<fd> stream_socket::connect_to(net::socket_address addr, int family) {
+  fd s = open_socket(family, SOCK_STREAM, "socket");
+  io_request r;
+  r.kind = io_kind::connect;
+  r.fd = s.get();
+  r.addr = addr.data();
+  r.addrlen = addr.size();
+  int rc = co_await io_awaitable(r, "connect");
+  if (rc < 0)
+    throw std::system_error(-rc, std::generic_category(), fmt::format("connect to {}", addr.to_string()));
+  co_return s;
+}
+
+fd listen_on(const net::socket_address& addr, const listen_options& opts) {
+  fd s = open_socket(addr.family(), SOCK_STREAM, "socket");
+  if (!addr.is_unix()) {
+    if (opts.reuse_address) set_int_option(s.get(), SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
+    if (opts.reuse_port) set_int_option(s.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+  }
+  if (::bind(s.get(), addr.data(), addr.size()) < 0)
+    throw std::system_error(errno, std::generic_category(), fmt::format("bind {}", addr.to_string()));
+  if (::listen(s.get(), opts.backlog) < 0)
+    throw std::system_error(errno, std::generic_category(), fmt::format("listen on {}", addr.to_string()));
+  return s;
+}
+
+void datagram_socket::connect(const net::socket_address& addr) {
+  if (::connect(fd_.get(), addr.data(), addr.size()) < 0)
+    throw std::system_error(errno, std::generic_category(), fmt::format("connect to {}", addr.to_string()));
+}
+
+fd datagram_socket::bound(const net::socket_address& addr, const char* what) {
+  fd s = open_socket(addr.family(), SOCK_DGRAM, what);
+  if (::bind(s.get(), addr.data(), addr.size()) < 0)
+    throw std::system_error(errno, std::generic_category(), fmt::format("bind {}", addr.to_string()));
+  return s;
+}
+
+task<std::size_t> datagram_socket::send_to(const void* data, std::size_t n, net::socket_address to) {
+  iovec iov{const_cast<void*>(data), n};
+  msghdr msg{};
+  msg.msg_name = to.data();
+  msg.msg_namelen = to.size();
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  io_request r;
+  r.kind = io_kind::sendmsg;
+  r.fd = fd_.get();
+  r.msg = &msg;
+  int rc = co_await io_awaitable(r, "sendto");
+  if (rc < 0)
+    throw std::system_error(-rc, std::generic_category(), fmt::format("send_to {}", to.to_string()));
+  co_return static_cast<std::size_t>(rc);
+}
+
+task<std::pair<std::size_t, net::socket_address>> datagram_socket::recv_from(void* data, std::size_t n) {
+  net::socket_address from;
+  iovec iov{data, n};
+  msghdr msg{};
+  msg.msg_name = from.data();
+  msg.msg_namelen = *from.size_ptr();
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  io_request r;
+  r.kind = io_kind::recvmsg;
+  r.fd = fd_.get();
+  r.msg = &msg;
+  int rc = co_await io_awaitable(r, "recvfrom");
+  if (rc < 0) throw_io_error(-rc, "recv_from", fd_.get());
+  co_return std::pair{static_cast<std::size_t>(rc), net::socket_address(from.data(), msg.msg_namelen)};
+}
+
+}  // namespace corio::detail
+
+namespace corio::net {
+
+task<tcp_stream> tcp_stream::connect(socket_address addr) {
+  co_return tcp_stream(co_await connect_to(addr, addr.family()));
+}
+
+task<tcp_stream> tcp_stream::connect(socket_address addr, std::chrono::steady_clock::duration limit) {
+  co_return co_await corio::timeout(limit, connect(addr));
+}
+
+void tcp_stream::set_nodelay(bool on) { detail::set_int_option(fd_.get(), IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0, "TCP_NODELAY"); }
+bool tcp_stream::nodelay() const { return detail::get_int_option(fd_.get(), IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY") != 0; }
+
+tcp_listener tcp_listener::bind(const socket_address& addr, const listen_options& opts) {
+  if (!addr.is_ipv4() && !addr.is_ipv6())
+    throw std::invalid_argument("corio::net::tcp_listener::bind: " + addr.to_string() + " is not an IP address");
+  return tcp_listener(detail::listen_on(addr, opts));
+}
+
+task<unix_stream> unix_stream::connect(socket_address addr) {
+  co_return unix_stream(co_await connect_to(addr, AF_UNIX));
+}
+
+std::pair<unix_stream, unix_stream> unix_stream::pair() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+    throw std::system_error(errno, std::generic_category(), "socketpair");
+  return {unix_stream(detail::fd(sv[0])), unix_stream(detail::fd(sv[1]))};
+}
+
+unix_listener unix_listener::bind(const socket_address& addr, const detail::listen_options& opts) {
+  if (!addr.is_unix())
+    throw std::invalid_argument("corio::net::unix_listener::bind: " + addr.to_string() + " is not a Unix address");
+  return unix_listener(detail::listen_on(addr, opts));
+}
+
+udp_socket udp_socket::bind(const socket_address& addr) {
+  if (!addr.is_ipv4() && !addr.is_ipv6())
+    throw std::invalid_argument("corio::net::udp_socket::bind: " + addr.to_string() + " is not an IP address");
+  return udp_socket(bound(addr, "socket"));
+}
+
+unix_datagram unix_datagram::bind(const socket_address& addr) {
+  if (!addr.is_unix())
+    throw std::invalid_argument("corio::net::unix_datagram::bind: " + addr.to_string() + " is not a Unix address");
+  return unix_datagram(bound(addr, "socket"));
+}
+
+unix_datagram unix_datagram::unbound() { return unix_datagram(detail::open_socket(AF_UNIX, SOCK_DGRAM, "socket")); }
+
+std::pair<unix_datagram, unix_datagram> unix_datagram::pair() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+    throw std::system_error(errno, std::generic_category(), "socketpair");
+  return {unix_datagram(detail::fd(sv[0])), unix_datagram(detail::fd(sv[1]))};
+}
+
+}  // namespace corio::net

@@ -1,0 +1,24 @@
+#pragma once
+// corio::net::udp_socket — UDP.
+//
+//   auto s = udp_socket::bind({"127.0.0.1", 0});
+//   co_await s.send_to(data, n, peer);
+//   auto [size, from] = co_await s.recv_from(buf, sizeof buf);
+//
+// Each send is one datagram; a receive returns one datagram, truncated to the buffer.
+
+#include "detail/datagram_socket.hpp"
+
+namespace corio::net {
+
+class udp_socket : public detail::datagram_socket {
+ public:
+  udp_socket() noexcept = default;
+  /// Binds to `addr` (port 0: any free port). std::system_error naming the address on failure.
+  static udp_socket bind(const socket_address& addr);
+
+ private:
+  explicit udp_socket(detail::fd f) noexcept : datagram_socket(std::move(f)) {}
+};
+
+}  // namespace corio::net

@@ -1,0 +1,23 @@
+#pragma once
+// corio::net::unix_datagram — Unix-domain datagram sockets (same operations as udp_socket).
+
+#include <utility>
+
+#include "detail/datagram_socket.hpp"
+
+namespace corio::net {
+
+class unix_datagram : public detail::datagram_socket {
+ public:
+  unix_datagram() noexcept = default;
+  static unix_datagram bind(const socket_address& addr);
+  /// An unbound socket (for sending, or for connect).
+  static unix_datagram unbound();
+  /// A connected pair (socketpair(2)).
+  static std::pair<unix_datagram, unix_datagram> pair();
+
+ private:
+  explicit unix_datagram(detail::fd f) noexcept : datagram_socket(std::move(f)) {}
+};
+
+}  // namespace corio::net
