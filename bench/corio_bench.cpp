@@ -52,7 +52,7 @@ const workload& find_workload(std::string_view name) {
 }
 
 // Every parameter flag of SPEC.md's tables.
-constexpr std::array<std::string_view, 10> spec_flags = {"n", "t", "y", "p", "r", "d", "m", "k", "b", "c"};
+constexpr std::array<std::string_view, 11> spec_flags = {"n", "t", "y", "p", "r", "d", "m", "k", "b", "c", "port"};
 
 args parse_args(const workload& w, std::span<char*> argv) {
   std::map<std::string, uint64_t, std::less<>> given;

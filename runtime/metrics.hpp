@@ -13,6 +13,9 @@ struct worker_metrics {
   std::uint64_t parks = 0;       ///< times the worker went to sleep in its reactor
   std::uint64_t local_queue_depth = 0;
   std::uint64_t timers_armed = 0;
+  std::uint64_t fiber_resumes = 0;       ///< switches into a fiber on this worker
+  std::uint64_t fiber_busy_ns = 0;       ///< time fibers ran on this worker (coarse clock)
+  std::uint64_t fiber_long_resumes = 0;  ///< fiber runs of 10 ms or more on this worker
 };
 
 struct runtime_metrics {
@@ -24,6 +27,15 @@ struct runtime_metrics {
   std::uint64_t parks = 0;
   std::uint64_t injection_queue_depth = 0;
   std::uint64_t timers_armed = 0;
+  // Fibers (runtime/fiber.hpp). Each fiber is also one of the tasks above (its driver task).
+  // Run time is measured per switch with the kernel's coarse clock: a few ms resolution per
+  // run, exact enough in sum, and cheap. A fiber that blocks its thread in a system call or a
+  // long computation shows up as busy time and as long resumes.
+  std::uint64_t fibers_started = 0;      ///< fibers that got a stack and began to run
+  std::uint64_t fibers_alive = 0;        ///< started and not yet returned, thrown or unwound
+  std::uint64_t fiber_resumes = 0;       ///< switches into a fiber (one per run between awaits)
+  std::uint64_t fiber_busy_ns = 0;       ///< total time spent running fiber code
+  std::uint64_t fiber_long_resumes = 0;  ///< runs of 10 ms or more without an await: blocking code
   std::vector<worker_metrics> per_worker;
 };
 

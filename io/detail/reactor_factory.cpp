@@ -9,7 +9,7 @@
 
 namespace corio::detail {
 
-std::unique_ptr<reactor> make_uring_reactor();
+std::unique_ptr<reactor> make_uring_reactor(bool single_thread);
 std::unique_ptr<reactor> make_epoll_reactor();
 bool uring_available() noexcept;
 
@@ -30,8 +30,8 @@ backend_kind default_backend() {
   return chosen;
 }
 
-std::unique_ptr<reactor> make_reactor(backend_kind kind) {
-  return kind == backend_kind::uring ? make_uring_reactor() : make_epoll_reactor();
+std::unique_ptr<reactor> make_reactor(backend_kind kind, bool single_thread) {
+  return kind == backend_kind::uring ? make_uring_reactor(single_thread) : make_epoll_reactor();
 }
 
 }  // namespace corio::detail

@@ -30,6 +30,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -116,13 +117,26 @@ void prep(io_uring_sqe* sqe, const io_request& r) noexcept {
 
 class uring_reactor final : public reactor {
  public:
-  uring_reactor() {
-    io_uring_params p{};
-    p.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL;
-    int rc = io_uring_queue_init_params(256, &ring_, &p);
-    if (rc == -EINVAL) {  // older kernel: no optional flags
-      p = {};
+  explicit uring_reactor(bool single_thread) {
+    // Most capable set first; older kernels refuse flags they do not know (-EINVAL).
+    // DEFER_TASKRUN (6.1) runs completion work only when this worker enters the kernel, so it
+    // is never interrupted for it; it needs SINGLE_ISSUER, so the ring starts disabled and is
+    // enabled by the driving thread (attach).
+    std::vector<unsigned> candidates;
+    if (single_thread)
+      candidates.push_back(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED |
+                           IORING_SETUP_SUBMIT_ALL);
+    candidates.push_back(IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL);
+    candidates.push_back(0);
+    int rc = -EINVAL;
+    for (unsigned flags : candidates) {
+      io_uring_params p{};
+      p.flags = flags;
       rc = io_uring_queue_init_params(256, &ring_, &p);
+      if (rc != -EINVAL) {
+        disabled_ = flags & IORING_SETUP_R_DISABLED;
+        break;
+      }
     }
     if (rc < 0) throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
     event_fd_ = ::eventfd(0, EFD_CLOEXEC);
@@ -133,8 +147,16 @@ class uring_reactor final : public reactor {
     }
   }
 
+  void attach() override {
+    if (!disabled_) return;
+    // (liburing 2.3 declares io_uring_enable_rings but does not export it: register directly.)
+    if (::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) < 0)
+      throw std::system_error(errno, std::generic_category(), "io_uring_register(ENABLE_RINGS)");
+    disabled_ = false;
+  }
+
   ~uring_reactor() override {
-    shutdown();
+    if (!disabled_) shutdown();  // a never-enabled ring has nothing in flight
     io_uring_queue_exit(&ring_);
     ::close(event_fd_);
   }
@@ -309,6 +331,7 @@ class uring_reactor final : public reactor {
   int event_fd_ = -1;
   std::uint64_t event_buf_ = 0;
   bool read_armed_ = false;
+  bool disabled_ = false;  // created R_DISABLED, waiting for attach()
   std::atomic<int> park_state_{state_idle};
   op_table ops_;
   std::mutex inbox_mutex_;
@@ -318,7 +341,7 @@ class uring_reactor final : public reactor {
 
 }  // namespace
 
-std::unique_ptr<reactor> make_uring_reactor() { return std::make_unique<uring_reactor>(); }
+std::unique_ptr<reactor> make_uring_reactor(bool single_thread) { return std::make_unique<uring_reactor>(single_thread); }
 
 bool uring_available() noexcept {
   io_uring ring;

@@ -103,8 +103,12 @@ class reactor {
   /// still completes exactly once (with -ECANCELED, or its real result if it won the race).
   virtual void cancel(std::uint64_t token) noexcept = 0;
 
-  /// Called on the owning thread before the worker exits: cancels every operation in flight
-  /// and waits until the kernel has completed them all (so no buffer is written afterwards).
+  /// Called once on the thread that will drive this reactor from now on, before its first park
+  /// (a reactor created for a single thread binds itself to it here).
+  virtual void attach() {}
+
+  /// Cancels every operation in flight and waits until the kernel has completed them all (so
+  /// no buffer is written afterwards). On the driving thread, or after it has exited.
   virtual void shutdown() noexcept = 0;
 
   virtual backend_kind kind() const noexcept = 0;
@@ -127,9 +131,10 @@ class reactor {
 /// CORIO_BACKEND holds something else.
 backend_kind default_backend();
 
-/// Creates a reactor of the given kind for the calling thread. Throws std::system_error if the
-/// kernel refuses.
-std::unique_ptr<reactor> make_reactor(backend_kind kind);
+/// Creates a reactor of the given kind. `single_thread`: only one thread will ever drive it
+/// (it calls attach() first), which lets io_uring skip cross-thread work (SINGLE_ISSUER,
+/// DEFER_TASKRUN). Throws std::system_error if the kernel refuses.
+std::unique_ptr<reactor> make_reactor(backend_kind kind, bool single_thread);
 
 const char* to_string(backend_kind kind) noexcept;
 

@@ -19,8 +19,8 @@
 // any other thread to the injection queue. Each push that leaves stealable work wakes at most
 // one parked worker, and only if no worker is already searching (idle.hpp).
 //
-// Shutdown, in order: set `shutdown_`; unpark and join every worker thread; let each reactor
-// cancel and reap its operations in flight; close the injection queue and drop every queued
+// Shutdown, in order: set `shutdown_`; unpark and join every worker thread, each of which
+// lets its reactor cancel and reap its operations in flight before it exits; close the injection queue and drop every queued
 // pointer (queues hold no references); close the registry and destroy every remaining frame,
 // newest task first (a child spawned by a task is destroyed before the task whose locals it
 // may borrow), completing each as cancelled; finally destroy the workers (timer wheels,
@@ -167,7 +167,7 @@ std::coroutine_handle<> symmetric_transfer(std::coroutine_handle<> to) noexcept 
 // worker
 
 worker::worker(scheduler& s, std::uint32_t index)
-    : sched_(s), index_(index), rng_(0x9E3779B97F4A7C15ull * (index + 1)), reactor_(make_reactor(s.backend())) {}
+    : sched_(s), index_(index), rng_(0x9E3779B97F4A7C15ull * (index + 1)), reactor_(make_reactor(s.backend(), !s.config().current_thread)) {}
 
 worker::~worker() = default;
 
@@ -280,6 +280,10 @@ void worker::run(const std::atomic<bool>& done) {
   thread_context& c = this_thread();
   c.sched = &sched_;
   c.current_worker = this;
+  if (!attached_) {
+    reactor_->attach();
+    attached_ = true;
+  }
   while (!sched_.is_shutdown() && !done.load(std::memory_order_acquire)) {
     ++tick_;
     if (tick_ % maintenance_interval == 0) maintenance();
@@ -293,6 +297,8 @@ void worker::run(const std::atomic<bool>& done) {
     park(done);
   }
   if (searching_) stop_searching();
+  // A multi-thread worker drives its reactor alone: it also takes it down (step 2 of shutdown).
+  if (!sched_.config().current_thread && sched_.is_shutdown()) reactor_->shutdown();
   c.current_worker = nullptr;
   c.sched = nullptr;
 }
@@ -623,7 +629,7 @@ void scheduler::shutdown() {
   for (auto& th : threads_)
     if (th.joinable()) th.join();
   threads_.clear();
-  for (auto& w : workers_) w->reactor_->shutdown();
+  if (cfg_.current_thread) workers_[0]->reactor_->shutdown();  // multi-thread workers did their own
   {
     std::lock_guard flock(foreign_mutex_);  // no foreign spawn is half-registered past here
     closed_.store(true, std::memory_order_release);
@@ -731,17 +737,26 @@ void scheduler::fill_metrics(runtime_metrics& m) const {
     wm.parks = w->stats.parks.load(std::memory_order_relaxed);
     wm.local_queue_depth = w->queue_.size();
     wm.timers_armed = w->timers_armed.load(std::memory_order_relaxed);
+    wm.fiber_resumes = w->stats.fiber_resumes.load(std::memory_order_relaxed);
+    wm.fiber_busy_ns = w->stats.fiber_busy_ns.load(std::memory_order_relaxed);
+    wm.fiber_long_resumes = w->stats.fiber_long_resumes.load(std::memory_order_relaxed);
     spawned += w->stats.spawned.load(std::memory_order_relaxed);
     completed += w->stats.completed.load(std::memory_order_relaxed);
     m.polls += wm.polls;
     m.steals += wm.steals;
     m.parks += wm.parks;
     m.timers_armed += wm.timers_armed;
+    m.fiber_resumes += wm.fiber_resumes;
+    m.fiber_busy_ns += wm.fiber_busy_ns;
+    m.fiber_long_resumes += wm.fiber_long_resumes;
     m.per_worker.push_back(wm);
   }
   m.tasks_spawned = spawned;
   m.tasks_alive = spawned >= completed ? spawned - completed : 0;
   m.injection_queue_depth = inject_.size();
+  std::uint64_t fibers_done = fibers_finished.load(std::memory_order_relaxed);  // first: alive never underflows
+  m.fibers_started = fibers_started.load(std::memory_order_relaxed);
+  m.fibers_alive = m.fibers_started >= fibers_done ? m.fibers_started - fibers_done : 0;
 }
 
 }  // namespace corio::detail

@@ -115,6 +115,7 @@ class worker {
 
   struct counters {
     std::atomic<std::uint64_t> polls{0}, steals{0}, parks{0}, spawned{0}, completed{0};
+    std::atomic<std::uint64_t> fiber_resumes{0}, fiber_busy_ns{0}, fiber_long_resumes{0};  // runtime/fiber.cpp
     static void bump(std::atomic<std::uint64_t>& c) noexcept { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
   };
   counters stats;
@@ -144,6 +145,7 @@ class worker {
   std::uint64_t clock_ = 0;  // Lamport clock for task ids
   task_registry owned_;
   bool searching_ = false;
+  bool attached_ = false;
   std::unique_ptr<reactor> reactor_;
   std::mutex wheel_mutex_;
   timer_wheel wheel_;
@@ -192,6 +194,8 @@ class scheduler {
   bool auto_advance(worker& self);
 
   void fill_metrics(runtime_metrics& m) const;
+  /// Fibers that got a stack / that finished with it (counted by runtime/fiber.cpp).
+  std::atomic<std::uint64_t> fibers_started{0}, fibers_finished{0};
 
   const runtime_config& config() const noexcept { return cfg_; }
   std::uint32_t num_workers() const noexcept { return static_cast<std::uint32_t>(workers_.size()); }
