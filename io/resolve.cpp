@@ -21,7 +21,9 @@ const std::error_category& resolve_category() noexcept {
 }
 
 task<std::vector<socket_address>> resolve(std::string host, std::uint16_t port) {
-  co_return co_await detail::offload_awaitable<std::vector<socket_address>>([host, port] {
+  // Built in its own statement: GCC 12 destroys a capturing lambda twice when it shares a
+  // full-expression with co_await (a known miscompile).
+  detail::offload_awaitable<std::vector<socket_address>> lookup([host, port] {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -39,6 +41,7 @@ task<std::vector<socket_address>> resolve(std::string host, std::uint16_t port) 
     if (out.empty()) throw std::system_error(EAI_NONAME, resolve_category(), fmt::format("resolve '{}'", host));
     return out;
   });
+  co_return co_await std::move(lookup);
 }
 
 }  // namespace corio::net

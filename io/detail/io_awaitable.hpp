@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <coroutine>
 #include <string>
 #include <utility>
@@ -101,11 +102,7 @@ class [[nodiscard]] io_awaitable : io_op, cancel_hook {
   // cancel_hook: the task was aborted while the operation is in flight.
   bool cancel(task_header*) noexcept override {
     if (done_.load(std::memory_order_acquire)) {
-#ifdef CORIO_TSAN
-      __tsan_acquire(static_cast<io_op*>(this));
-#endif
-      bool makes_fd = req.kind == io_kind::accept || req.kind == io_kind::openat;
-      if (makes_fd && result_ >= 0) ::close(result_);  // nobody will own it
+      abandon();
       return true;
     }
     if (!cancel_sent_) {
@@ -113,6 +110,18 @@ class [[nodiscard]] io_awaitable : io_op, cancel_hook {
       owner->cancel(token);  // the completion (-ECANCELED or real) will wake us again
     }
     return false;
+  }
+
+  // cancel_hook: the frame is going away with the completed operation unclaimed.
+  void abandon() noexcept override {
+#ifdef CORIO_TSAN
+    __tsan_acquire(static_cast<io_op*>(this));
+#endif
+    bool makes_fd = req.kind == io_kind::accept || req.kind == io_kind::openat;
+    if (makes_fd && result_ >= 0 && done_.load(std::memory_order_acquire)) {
+      ::close(result_);  // nobody will own it
+      result_ = -ECANCELED;
+    }
   }
 
   const char* what_;

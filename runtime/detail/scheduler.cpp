@@ -654,7 +654,7 @@ void scheduler::destroy_remaining() {
   std::sort(all.begin(), all.end(), [](const task_header* a, const task_header* b) { return a->id > b->id; });
   for (task_header* t : all) {
     if (!(t->state.load(std::memory_order_acquire) & ts::complete)) {
-      t->hook = nullptr;  // the reactors have already completed every operation
+      if (cancel_hook* h = std::exchange(t->hook, nullptr)) h->abandon();  // operations are all done
       if (auto root = std::exchange(t->root, {})) destroy_frame(*this, root, t->id);
       finish_cancelled(t);
     }

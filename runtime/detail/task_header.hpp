@@ -53,6 +53,10 @@ struct cancel_hook {
   /// will call `cancel` again on that wake.
   virtual bool cancel(task_header* self) noexcept = 0;
 
+  /// Runtime shutdown destroys the frame without asking (every I/O operation has completed by
+  /// then): release whatever the completed operation produced that nobody will own now.
+  virtual void abandon() noexcept {}
+
  protected:
   ~cancel_hook() = default;
 };
