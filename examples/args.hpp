@@ -1,0 +1,47 @@
+#pragma once
+// Tiny command-line parsing shared by the example programs: `--name value` pairs.
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace examples {
+
+class args {
+ public:
+  args(int argc, char** argv) {
+    for (int i = 1; i < argc; i += 2) {
+      std::string_view k = argv[i];
+      if (k.substr(0, 2) != "--" || i + 1 >= argc) {
+        std::fprintf(stderr, "%s: expected --name value pairs, got '%s'\n", argv[0], argv[i]);
+        std::exit(2);
+      }
+      values_[std::string(k.substr(2))] = argv[i + 1];
+    }
+    prog_ = argv[0];
+  }
+  unsigned long number(const std::string& name, unsigned long fallback) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) return fallback;
+    unsigned long v = 0;
+    auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+    if (ec != std::errc() || end != it->second.data() + it->second.size()) {
+      std::fprintf(stderr, "%s: --%s wants a number, got '%s'\n", prog_.c_str(), name.c_str(), it->second.c_str());
+      std::exit(2);
+    }
+    return v;
+  }
+  std::string text(const std::string& name, const std::string& fallback) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? fallback : it->second;
+  }
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::string prog_;
+};
+
+}  // namespace examples

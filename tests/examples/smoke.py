@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Smoke tests of the network examples on loopback: starts a server on a free port (the server
+prints the address it listens on), talks to it, checks the answers, stops it.
+
+Usage: smoke.py <examples-build-dir> echo|http|chat
+Every wait is for an event (a line, an answer, end of stream) with a generous bound."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+
+BOUND = 20.0  # seconds; generous, only hit when something is broken
+
+
+def start(exe, *args):
+    p = subprocess.Popen([exe, "--port", "0", "--threads", "2", *args], stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+    if not m:
+        p.kill()
+        sys.exit(f"{exe}: no 'listening on' line, got {line!r}")
+    return p, int(m.group(1))
+
+
+def connect(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=BOUND)
+    s.settimeout(BOUND)
+    return s
+
+
+def read_until(s, token):
+    data = b""
+    while token not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed before {token!r}; got {data!r}")
+        data += chunk
+    return data
+
+
+def read_to_eof(s):
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def echo(d):
+    server, port = start(os.path.join(d, "echo_server"))
+    try:
+        r = subprocess.run([os.path.join(d, "echo_client"), "--port", str(port), "--conns", "20", "--msgs", "50"],
+                           capture_output=True, text=True, timeout=120)
+        print(r.stdout, end="")
+        expect(r.returncode == 0, f"echo_client failed: {r.stderr}")
+        expect("1000 messages echoed" in r.stdout, f"unexpected output {r.stdout!r}")
+    finally:
+        server.kill()
+
+
+def http(d):
+    server, port = start(os.path.join(d, "http_hello"), "--idle-ms", "300")
+    get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    try:
+        s = connect(port)  # keep-alive: two requests on one connection
+        for _ in range(2):
+            s.sendall(get)
+            resp = read_until(s, b"Hello, World!")
+            expect(resp.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: 13" in resp, f"bad response {resp!r}")
+        s.close()
+        s = connect(port)  # pipelined
+        s.sendall(get * 3 + b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+        resp = read_to_eof(s)
+        expect(resp.count(b"HTTP/1.1 200 OK") == 4 and b"Connection: close" in resp, f"pipelining: {resp!r}")
+        s = connect(port)  # malformed
+        s.sendall(b"NONSENSE\r\n\r\n")
+        resp = read_to_eof(s)
+        expect(resp.startswith(b"HTTP/1.1 400 "), f"malformed: {resp!r}")
+        s = connect(port)  # oversized header block
+        s.sendall(b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 10000 + b"\r\n\r\n")
+        resp = read_to_eof(s)
+        expect(resp.startswith(b"HTTP/1.1 431 "), f"oversized: {resp!r}")
+        s = connect(port)  # HTTP/1.0 without keep-alive closes
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        resp = read_to_eof(s)
+        expect(b"Hello, World!" in resp, f"HTTP/1.0: {resp!r}")
+        s = connect(port)  # a body is skipped
+        s.sendall(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello" + get)
+        resp = read_until(s, b"Hello, World!")
+        resp += read_until(s, b"Hello, World!") if resp.count(b"Hello, World!") < 2 else b""
+        expect(resp.count(b"200 OK") == 2, f"body: {resp!r}")
+        s.close()
+        s = connect(port)  # a silent client is disconnected after --idle-ms
+        expect(read_to_eof(s) == b"", "idle client got data")
+        print("http_hello: keep-alive, pipelining, close, 400, 431, HTTP/1.0, bodies, idle timeout: ok")
+    finally:
+        server.kill()
+
+
+def chat(d):
+    server, port = start(os.path.join(d, "chat_server"))
+    try:
+        a = connect(port)
+        read_until(a, b"welcome")
+        b = connect(port)
+        read_until(b, b"welcome")
+        read_until(a, b"joined")
+        a.sendall(b"hello from a\n")
+        got = read_until(b, b"hello from a\n")
+        expect(b": hello from a" in got, f"b got {got!r}")
+        b.sendall(b"hi a\n")
+        expect(b"hi a" in read_until(a, b"hi a\n"), "a did not get b's line")
+        b.close()
+        expect(b"left" in read_until(a, b"left"), "no leave notice")
+        print("chat_server: lines relayed between clients: ok")
+    finally:
+        server.kill()
+
+
+if __name__ == "__main__":
+    {"echo": echo, "http": http, "chat": chat}[sys.argv[2]](sys.argv[1])
