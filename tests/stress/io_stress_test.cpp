@@ -119,6 +119,12 @@ TEST_SUITE("io_stress") {
   }
 
   TEST_CASE("EMFILE in an accept loop: reported, backs off without spinning, recovers") {
+#ifdef CORIO_TEST_ASAN
+    // The sanitizers' runtime needs descriptors too (UBSan probes memory through a pipe), so
+    // exhausting them makes it report false errors. Covered by the other builds.
+    MESSAGE("skipped under AddressSanitizer/UndefinedBehaviorSanitizer: the test exhausts descriptors");
+    return;
+#endif
     auto rt = test::multi();
     rt.block_on([]() -> task<void> {
       auto l = tcp_listener::bind({"127.0.0.1", 0});
