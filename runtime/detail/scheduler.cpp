@@ -33,6 +33,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <shared_mutex>
 #include <cstdio>
 #include <limits>
 
@@ -90,36 +91,77 @@ void task_header::drop_ref() noexcept {
   }
 }
 
+// Wakes and aborts from threads that are not workers of the task's runtime (plain threads, a
+// helper thread, another runtime) may race with that runtime's destruction: the task they wake
+// can run, finish, and let block_on return and the runtime go while they are still pushing and
+// unparking. So they run under a shared lock on the set of live schedulers, which a runtime
+// leaves under the exclusive lock once shutdown has completed every task. The task's state
+// transition happens under the lock too: a scheduler address seen live there cannot have been
+// recycled by a new runtime in between.
+namespace {
+std::shared_mutex live_mutex;
+std::vector<const scheduler*> live_schedulers;
+
+bool on_worker_of(const scheduler* s) noexcept {
+  thread_context& c = this_thread();
+  return c.sched == s && c.current_worker;
+}
+
+/// Runs `transition` (true: `t` must be queued) and queues `t` on `sched`.
+template <class Transition>
+void from_anywhere(scheduler* sched, task_header* t, Transition&& transition) {
+  if (on_worker_of(sched)) {  // one of its workers is running, so it is alive
+    if (transition()) sched->schedule(t, false);
+    return;
+  }
+  std::shared_lock lock(live_mutex);
+  bool alive = std::find(live_schedulers.begin(), live_schedulers.end(), sched) != live_schedulers.end();
+  // A dead runtime's tasks are all complete, so its transitions never ask for a push.
+  if (transition() && alive) sched->schedule(t, false);
+}
+}  // namespace
+
+void scheduler::register_live() {
+  std::unique_lock lock(live_mutex);
+  live_schedulers.push_back(this);
+}
+
+void scheduler::unregister_live() noexcept {
+  std::unique_lock lock(live_mutex);
+  live_schedulers.erase(std::remove(live_schedulers.begin(), live_schedulers.end(), this), live_schedulers.end());
+}
+
 void wake(task_header* t) noexcept {
   scheduler* sched = t->sched;
-  std::uint64_t s = t->state.load(std::memory_order_acquire);
-  for (;;) {
-    bool push = !(s & (ts::complete | ts::notified | ts::running));
-    std::uint64_t ns = (s & (ts::complete | ts::notified)) ? s - ts::ref_one : (s | ts::notified) - ts::ref_one;
-    if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) {
-      if (push)
-        sched->schedule(t, false);  // the owner reference keeps t alive until it is polled
-      else if (ts::refs(ns) == 0) {
-        t->~task_header();
-        frame_free(t, sizeof(task_header));
+  bool freed = false;
+  from_anywhere(sched, t, [&] {
+    std::uint64_t s = t->state.load(std::memory_order_acquire);
+    for (;;) {
+      bool push = !(s & (ts::complete | ts::notified | ts::running));
+      std::uint64_t ns = (s & (ts::complete | ts::notified)) ? s - ts::ref_one : (s | ts::notified) - ts::ref_one;
+      if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        freed = !push && ts::refs(ns) == 0;  // a push: the owner reference keeps t alive
+        return push;
       }
-      return;
     }
+  });
+  if (freed) {
+    t->~task_header();
+    frame_free(t, sizeof(task_header));
   }
 }
 
 void abort_task(task_header* t) noexcept {
   scheduler* sched = t->sched;
-  std::uint64_t s = t->state.load(std::memory_order_acquire);
-  for (;;) {
-    if (s & (ts::complete | ts::cancelled)) return;
-    bool push = !(s & (ts::running | ts::notified));
-    std::uint64_t ns = s | ts::cancelled | (push ? ts::notified : 0);
-    if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) {
-      if (push) sched->schedule(t, false);
-      return;
+  from_anywhere(sched, t, [&] {
+    std::uint64_t s = t->state.load(std::memory_order_acquire);
+    for (;;) {
+      if (s & (ts::complete | ts::cancelled)) return false;
+      bool push = !(s & (ts::running | ts::notified));
+      std::uint64_t ns = s | ts::cancelled | (push ? ts::notified : 0);
+      if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) return push;
     }
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -436,6 +478,7 @@ scheduler::scheduler(runtime_config cfg)
   paused_.store(cfg_.start_paused, std::memory_order_relaxed);
   workers_.reserve(n);
   for (std::uint32_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
+  register_live();
   if (cfg_.current_thread) return;
   threads_.reserve(n);
   try {
@@ -641,6 +684,7 @@ void scheduler::shutdown() {
     }
   }
   destroy_remaining();
+  unregister_live();  // from here on, wakes from other threads no longer touch this runtime
 }
 
 void scheduler::destroy_remaining() {

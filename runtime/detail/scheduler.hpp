@@ -207,6 +207,8 @@ class scheduler {
  private:
   friend class worker;
   void destroy_remaining();
+  void register_live();
+  void unregister_live() noexcept;
   void count_completed() noexcept;
   std::uint64_t next_id(worker* w) noexcept;
 
