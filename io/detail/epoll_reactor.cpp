@@ -14,8 +14,7 @@
 // the op from its lists and completes it with -ECANCELED.
 //
 // Wake-ups go through an eventfd registered for EPOLLIN, with the same parked/notified
-// handshake as the io_uring backend so that unpark writes the eventfd only when the worker is
-// blocked.
+// handshake as the io_uring backend (wake_gate.hpp).
 
 #include <fcntl.h>
 #include <poll.h>
@@ -36,12 +35,12 @@
 
 #include "../../runtime/detail/reactor.hpp"
 #include "op_table.hpp"
+#include "wake_gate.hpp"
 
 namespace corio::detail {
 
 namespace {
 
-enum : int { state_idle = 0, state_parked = 1, state_notified = 2 };
 
 bool would_block(int r) noexcept { return r == -EAGAIN || r == -EWOULDBLOCK; }
 int sys(long r) noexcept { return r < 0 ? -errno : static_cast<int>(r); }
@@ -154,22 +153,15 @@ class epoll_reactor final : public reactor {
   std::size_t park(std::optional<std::chrono::nanoseconds> timeout) override {
     std::size_t n = drain_inbox();
     if (timeout && timeout->count() == 0) return n + wait(timeout);
-    if (park_state_.exchange(state_parked, std::memory_order_seq_cst) == state_notified) {
-      park_state_.store(state_idle, std::memory_order_relaxed);
+    if (!gate_.enter()) {
       return n + wait(std::chrono::nanoseconds::zero());
     }
     n += wait(timeout);
-    park_state_.store(state_idle, std::memory_order_seq_cst);
+    gate_.leave();
     return n;
   }
 
-  void unpark() noexcept override {
-    if (park_state_.exchange(state_notified, std::memory_order_seq_cst) == state_parked) {
-      std::uint64_t one = 1;
-      while (::write(event_fd_, &one, sizeof one) < 0 && errno == EINTR) {
-      }
-    }
-  }
+  void unpark() noexcept override { gate_.unpark(event_fd_); }
 
   bool start(io_op* op, int* res) override {
     op->owner = this;
@@ -190,11 +182,7 @@ class epoll_reactor final : public reactor {
   }
 
   void cancel(std::uint64_t token) noexcept override {
-    {
-      std::lock_guard lock(inbox_mutex_);
-      inbox_.push_back(token);
-      inbox_pending_.store(true, std::memory_order_release);
-    }
+    inbox_.post(token);
     unpark();
   }
 
@@ -287,13 +275,7 @@ class epoll_reactor final : public reactor {
   }
 
   std::size_t drain_inbox() noexcept {
-    if (!inbox_pending_.load(std::memory_order_acquire)) return 0;
-    std::vector<std::uint64_t> tokens;
-    {
-      std::lock_guard lock(inbox_mutex_);
-      tokens.swap(inbox_);
-      inbox_pending_.store(false, std::memory_order_relaxed);
-    }
+    std::vector<std::uint64_t> tokens = inbox_.take();
     std::size_t n = 0;
     for (std::uint64_t token : tokens) {
       io_op* op = ops_.find(token);
@@ -314,12 +296,10 @@ class epoll_reactor final : public reactor {
 
   int epoll_fd_ = -1;
   int event_fd_ = -1;
-  std::atomic<int> park_state_{state_idle};
+  wake_gate gate_;
   op_table ops_;
   std::unordered_map<int, fd_entry> fds_;
-  std::mutex inbox_mutex_;
-  std::vector<std::uint64_t> inbox_;
-  std::atomic<bool> inbox_pending_{false};
+  cancel_inbox inbox_;
 };
 
 }  // namespace

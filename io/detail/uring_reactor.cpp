@@ -13,11 +13,8 @@
 // late cancels are harmless.
 //
 // Wake-ups: the ring always has a read of an eventfd in flight (user_data `wake_tag`); unpark
-// writes the eventfd, so a worker blocked in io_uring_submit_and_wait_timeout returns. To keep
-// wake-ups cheap, `park_state_` tells unpark whether the worker is (about to be) blocked:
-//   idle -> parked      the worker, just before it blocks
-//   any  -> notified    unpark; writes the eventfd only if it replaced `parked`
-//   any  -> idle        the worker, after it wakes (a `notified` seen at park time returns at once)
+// writes the eventfd (only when the worker is blocked: wake_gate.hpp), so a worker blocked in
+// io_uring_submit_and_wait_timeout returns.
 //
 // Back-pressure: a full submission queue is flushed and retried; -EBUSY from io_uring_enter
 // (completion queue full, IORING_FEAT_NODROP) reaps completions and retries; -EINTR retries.
@@ -41,6 +38,7 @@
 
 #include "../../runtime/detail/reactor.hpp"
 #include "op_table.hpp"
+#include "wake_gate.hpp"
 
 namespace corio::detail {
 
@@ -48,7 +46,6 @@ namespace {
 
 constexpr std::uint64_t ignore_tag = 0;  // completions of our own cancel requests
 constexpr std::uint64_t wake_tag = 1;
-enum : int { state_idle = 0, state_parked = 1, state_notified = 2 };
 
 /// POLLIN/POLLOUT for operations that may answer -EAGAIN; 0 for the others.
 unsigned readiness_of(io_kind k) noexcept {
@@ -168,8 +165,7 @@ class uring_reactor final : public reactor {
       return reap();
     }
     arm_wake_read();
-    if (park_state_.exchange(state_parked, std::memory_order_seq_cst) == state_notified) {
-      park_state_.store(state_idle, std::memory_order_relaxed);
+    if (!gate_.enter()) {
       submit();
       return reap();
     }
@@ -187,17 +183,11 @@ class uring_reactor final : public reactor {
       }
       break;  // -ETIME (timeout) and -EINTR (a signal) just end the wait
     }
-    park_state_.store(state_idle, std::memory_order_seq_cst);
+    gate_.leave();
     return reap();
   }
 
-  void unpark() noexcept override {
-    if (park_state_.exchange(state_notified, std::memory_order_seq_cst) == state_parked) {
-      std::uint64_t one = 1;
-      while (::write(event_fd_, &one, sizeof one) < 0 && errno == EINTR) {
-      }
-    }
-  }
+  void unpark() noexcept override { gate_.unpark(event_fd_); }
 
   bool start(io_op* op, int* res) override {
     // A send usually fits in the socket buffer: one non-blocking system call completes it
@@ -223,11 +213,7 @@ class uring_reactor final : public reactor {
   }
 
   void cancel(std::uint64_t token) noexcept override {
-    {
-      std::lock_guard lock(inbox_mutex_);
-      inbox_.push_back(token);
-      inbox_pending_.store(true, std::memory_order_release);
-    }
+    inbox_.post(token);
     unpark();
   }
 
@@ -273,13 +259,7 @@ class uring_reactor final : public reactor {
   }
 
   void drain_inbox() noexcept {
-    if (!inbox_pending_.load(std::memory_order_acquire)) return;
-    std::vector<std::uint64_t> tokens;
-    {
-      std::lock_guard lock(inbox_mutex_);
-      tokens.swap(inbox_);
-      inbox_pending_.store(false, std::memory_order_relaxed);
-    }
+    std::vector<std::uint64_t> tokens = inbox_.take();
     for (std::uint64_t token : tokens) {
       if (!ops_.find(token)) continue;  // already done
       io_uring_sqe* sqe = get_sqe();
@@ -344,11 +324,9 @@ class uring_reactor final : public reactor {
   std::uint64_t event_buf_ = 0;
   bool read_armed_ = false;
   bool disabled_ = false;  // created R_DISABLED, waiting for attach()
-  std::atomic<int> park_state_{state_idle};
+  wake_gate gate_;
   op_table ops_;
-  std::mutex inbox_mutex_;
-  std::vector<std::uint64_t> inbox_;
-  std::atomic<bool> inbox_pending_{false};
+  cancel_inbox inbox_;
 };
 
 }  // namespace
