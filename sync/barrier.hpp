@@ -1,0 +1,93 @@
+#pragma once
+// corio::barrier — n tasks wait for each other, then all continue; reusable round after round.
+//
+//   corio::barrier b(4);
+//   ... in each of 4 tasks:
+//   auto r = co_await b.wait();      // the 4th arrival releases the other 3
+//   if (r.is_leader()) ...           // exactly one task per round (the last to arrive)
+//
+// Fairness: a round ends when its n-th task arrives; it returns at once (as the leader) and
+// every other task of the round is released. Tasks arriving after that belong to the next
+// round. Cancellation: a task cancelled while it waits withdraws its arrival (the round then
+// needs one more); once its round has ended, cancelling it changes nothing. Memory ordering:
+// everything each task did before wait() happens-before every task of that round returning
+// from it. Waiting allocates nothing. Plain threads take part through blocking_wait().
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+
+#include "detail/spin_lock.hpp"
+#include "detail/waiter.hpp"
+
+namespace corio {
+
+class barrier;
+
+/// What barrier::wait returns: whether this task was the one that completed the round.
+class barrier_wait_result {
+ public:
+  explicit barrier_wait_result(bool leader) noexcept : leader_(leader) {}
+  bool is_leader() const noexcept { return leader_; }
+
+ private:
+  bool leader_;
+};
+
+/// Returned by barrier::wait(). Movable until awaited.
+class [[nodiscard]] barrier_wait_awaitable {
+ public:
+  struct waiter : detail::list_node<waiter> {
+    enum class state : std::uint8_t { idle, waiting, leader, released, consumed };
+    std::uint64_t round = 0;
+    detail::waker waker_;
+    std::atomic<state> state_{state::idle};
+  };
+
+  barrier_wait_awaitable(barrier_wait_awaitable&& o) noexcept : b_(o.b_) {}
+  barrier_wait_awaitable& operator=(barrier_wait_awaitable&&) = delete;
+  ~barrier_wait_awaitable();
+
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h);
+  barrier_wait_result await_resume() noexcept {
+    return barrier_wait_result(node_.state_.exchange(waiter::state::consumed, std::memory_order_relaxed) ==
+                               waiter::state::leader);
+  }
+
+ private:
+  friend class barrier;
+  explicit barrier_wait_awaitable(barrier* b) noexcept : b_(b) {}
+  barrier* b_;
+  waiter node_;
+};
+
+class barrier {
+ public:
+  /// A barrier for `n` participants. Throws std::invalid_argument for 0.
+  explicit barrier(std::size_t n);
+  barrier(const barrier&) = delete;
+  barrier& operator=(const barrier&) = delete;
+
+  /// Awaitable: arrives, and completes when the round is complete.
+  barrier_wait_awaitable wait() noexcept { return barrier_wait_awaitable(this); }
+  /// wait() for plain threads. Throws usage_error on a worker thread.
+  barrier_wait_result blocking_wait();
+  std::size_t size() const noexcept { return n_; }
+
+ private:
+  friend class barrier_wait_awaitable;
+  using waiter = barrier_wait_awaitable::waiter;
+  /// Arrives. True: this arrival completed the round (w is the leader). False: w waits.
+  bool arrive(waiter& w, std::coroutine_handle<> h, detail::thread_parker* parker, const char* what);
+  void abandon(waiter& w) noexcept;
+
+  detail::spin_lock lock_;
+  const std::size_t n_;
+  std::size_t arrived_ = 0;
+  std::uint64_t round_ = 0;
+  detail::wait_list<waiter> queue_;
+};
+
+}  // namespace corio

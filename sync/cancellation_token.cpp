@@ -1,0 +1,188 @@
+// cancellation_token. Each token's cancel_state has a spin lock over: the cancelled flag
+// (also readable without it), its waiters, its children (an intrusive list of raw pointers;
+// a child unlinks itself under its parent's lock when it dies), and an optional std::stop_source
+// created on the first stop_token() call.
+//
+// cancel(): set the flag and take the waiters in batches under the lock (newcomers see the flag
+// and do not wait), wake them; then request the stop (std::stop_callbacks are user code: no
+// lock held); then, under the lock, take strong references to the live children
+// (weak_from_this: a child already dying is skipped), and cancel them with no lock held.
+// Lock order: a parent's lock is never taken while holding a child's.
+
+#include "cancellation_token.hpp"
+
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "../runtime/detail/context.hpp"
+#include "detail/spin_lock.hpp"
+
+namespace corio::detail {
+
+class cancel_state : public std::enable_shared_from_this<cancel_state> {
+ public:
+  using waiter = cancelled_awaitable::waiter;
+
+  cancel_state() = default;
+  cancel_state(const cancel_state&) = delete;
+  cancel_state& operator=(const cancel_state&) = delete;
+  ~cancel_state() {
+    external_.reset();  // first: waits for a stop callback running on another thread
+    if (parent_) {
+      std::lock_guard g(parent_->lock_);
+      (prev_sibling_ ? prev_sibling_->next_sibling_ : parent_->first_child_) = next_sibling_;
+      if (next_sibling_) next_sibling_->prev_sibling_ = prev_sibling_;
+    }
+  }
+
+  bool cancelled() const noexcept { return cancelled_.load(std::memory_order_acquire); }
+
+  static std::shared_ptr<cancel_state> make_child(const std::shared_ptr<cancel_state>& parent) {
+    auto c = std::make_shared<cancel_state>();
+    c->parent_ = parent;
+    bool cancel_now = false;
+    {
+      std::lock_guard g(parent->lock_);
+      if (parent->cancelled_.load(std::memory_order_relaxed)) {
+        cancel_now = true;
+        c->parent_ = nullptr;  // no need to stay linked
+      } else {
+        c->next_sibling_ = parent->first_child_;
+        if (parent->first_child_) parent->first_child_->prev_sibling_ = c.get();
+        parent->first_child_ = c.get();
+      }
+    }
+    if (cancel_now) c->cancel();
+    return c;
+  }
+
+  void link_stop_token(std::stop_token st) {
+    struct on_stop {
+      cancel_state* s;
+      void operator()() const noexcept { s->cancel(); }
+    };
+    external_ = std::make_shared<std::stop_callback<on_stop>>(std::move(st), on_stop{this});
+  }
+
+  void cancel() noexcept {
+    bool first = true;
+    for (;;) {
+      waker_batch batch;
+      {
+        std::lock_guard g(lock_);
+        if (first && cancelled_.load(std::memory_order_relaxed)) return;  // someone else did it
+        first = false;
+        cancelled_.store(true, std::memory_order_release);
+        while (!batch.full()) {
+          waiter* w = waiters_.pop_front();
+          if (!w) break;
+          w->state_.store(waiter::state::woken, std::memory_order_relaxed);
+          batch.push(std::move(w->waker_));
+        }
+        if (!batch.full()) break;  // the batch is woken as the loop body ends, unlocked
+      }
+    }
+    request_stop();
+    std::vector<std::shared_ptr<cancel_state>> children;
+    {
+      std::lock_guard g(lock_);
+      for (cancel_state* c = first_child_; c; c = c->next_sibling_)
+        if (auto p = c->weak_from_this().lock()) children.push_back(std::move(p));
+    }
+    for (auto& c : children) c->cancel();
+  }
+
+  /// Queues `w` unless cancelled (then returns false).
+  bool wait_or_enqueue(waiter& w, std::coroutine_handle<> h, thread_parker* parker, const char* what) {
+    std::lock_guard g(lock_);
+    if (cancelled_.load(std::memory_order_relaxed)) return false;
+    w.waker_ = parker ? waker(parker) : waker(make_waker(h, what));
+    w.state_.store(waiter::state::waiting, std::memory_order_relaxed);
+    waiters_.push_back(&w);
+    return true;
+  }
+
+  void abandon(waiter& w) noexcept {
+    std::lock_guard g(lock_);
+    if (w.state_.load(std::memory_order_relaxed) != waiter::state::waiting) return;
+    waiters_.remove(&w);
+    w.waker_.drop();
+    w.state_.store(waiter::state::consumed, std::memory_order_relaxed);
+  }
+
+  std::stop_token stop_token() {
+    bool request = false;
+    std::stop_token t;
+    {
+      std::lock_guard g(lock_);
+      if (!source_) source_.emplace();
+      request = cancelled_.load(std::memory_order_relaxed);
+      t = source_->get_token();
+    }
+    if (request) source_->request_stop();  // a cancel() that ran before the source existed
+    return t;
+  }
+
+ private:
+  void request_stop() noexcept {
+    std::stop_source* s = nullptr;
+    {
+      std::lock_guard g(lock_);
+      if (source_) s = &*source_;
+    }
+    if (s) s->request_stop();  // the source, once created, lives as long as the state
+  }
+
+  spin_lock lock_;
+  std::atomic<bool> cancelled_{false};
+  wait_list<waiter> waiters_;
+  std::shared_ptr<cancel_state> parent_;
+  cancel_state* first_child_ = nullptr;  // under lock_
+  cancel_state* prev_sibling_ = nullptr;  // under parent_->lock_
+  cancel_state* next_sibling_ = nullptr;
+  std::optional<std::stop_source> source_;
+  std::shared_ptr<void> external_;  // the std::stop_callback linking an outside stop_token
+};
+
+}  // namespace corio::detail
+
+namespace corio {
+
+cancellation_token::cancellation_token() : s_(std::make_shared<detail::cancel_state>()) {}
+
+cancellation_token::cancellation_token(std::stop_token st) : s_(std::make_shared<detail::cancel_state>()) {
+  s_->link_stop_token(std::move(st));
+}
+
+cancellation_token cancellation_token::child_token() const {
+  return cancellation_token(detail::cancel_state::make_child(s_));
+}
+
+void cancellation_token::cancel() const noexcept { s_->cancel(); }
+
+bool cancellation_token::is_cancelled() const noexcept { return s_->cancelled(); }
+
+std::stop_token cancellation_token::stop_token() const { return s_->stop_token(); }
+
+void cancellation_token::blocking_wait() const {
+  detail::check_may_block("corio::cancellation_token::blocking_wait");
+  cancelled_awaitable::waiter w;
+  detail::thread_parker parker;
+  if (s_->wait_or_enqueue(w, {}, &parker, "corio::cancellation_token::blocking_wait")) parker.park();
+}
+
+cancelled_awaitable::~cancelled_awaitable() {
+  if (node_.state_.load(std::memory_order_relaxed) == waiter::state::waiting) s_->abandon(node_);
+}
+
+bool cancelled_awaitable::await_ready() const noexcept { return s_->cancelled(); }
+
+bool cancelled_awaitable::await_suspend(std::coroutine_handle<> h) {
+  if (s_->wait_or_enqueue(node_, h, nullptr, "corio::cancellation_token::cancelled")) return true;
+  if (detail::coop_consume()) return false;
+  detail::yield_to_scheduler(h, "corio::cancellation_token::cancelled");
+  return true;
+}
+
+}  // namespace corio

@@ -1,0 +1,87 @@
+#pragma once
+// corio::cancellation_token — a cancellation signal tasks can check, await, and pass down.
+//
+//   corio::cancellation_token tok;
+//   auto child = tok.child_token();          // cancelled when tok is (not the other way round)
+//   spawn(worker(child));                     // worker: co_await child.cancelled(); or polls
+//   tok.cancel();                             //   child.is_cancelled()
+//
+// A token is a cheap handle to shared state: copies observe and cancel the same token.
+// cancel() is idempotent, callable from any thread, and permanent; it wakes every task
+// waiting in cancelled() (and blocking_wait() threads), then cancels the children, depth first.
+// A child made from an already cancelled token starts cancelled.
+//
+// std::stop_token integration: stop_token() returns a std::stop_token that reports
+// stop_requested() once this token is cancelled (its std::stop_callbacks run then), so it can
+// be handed to std::jthread-style code; cancellation_token(std::stop_token) makes a token that
+// is cancelled when that stop_token's source requests a stop.
+//
+// Memory ordering: everything done before cancel() happens-before is_cancelled() returning
+// true and cancelled() completing. Waiting allocates nothing (the node is in the awaiting
+// frame); creating a token or a child allocates its shared state.
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <stop_token>
+
+#include "detail/waiter.hpp"
+
+namespace corio {
+
+namespace detail {
+class cancel_state;
+}
+
+/// Returned by cancellation_token::cancelled(). Keeps the token's state alive. Movable until
+/// awaited.
+class [[nodiscard]] cancelled_awaitable {
+ public:
+  struct waiter : detail::list_node<waiter> {
+    enum class state : std::uint8_t { idle, waiting, woken, consumed };
+    detail::waker waker_;
+    std::atomic<state> state_{state::idle};
+  };
+
+  explicit cancelled_awaitable(std::shared_ptr<detail::cancel_state> s) noexcept : s_(std::move(s)) {}
+  cancelled_awaitable(cancelled_awaitable&& o) noexcept : s_(std::move(o.s_)) {}
+  cancelled_awaitable& operator=(cancelled_awaitable&&) = delete;
+  ~cancelled_awaitable();
+
+  bool await_ready() const noexcept;
+  bool await_suspend(std::coroutine_handle<> h);
+  void await_resume() noexcept { node_.state_.store(waiter::state::consumed, std::memory_order_relaxed); }
+
+ private:
+  std::shared_ptr<detail::cancel_state> s_;
+  waiter node_;
+};
+
+class cancellation_token {
+ public:
+  /// A new, independent token (not cancelled).
+  cancellation_token();
+  /// A token cancelled when `st`'s stop source requests a stop (at once if it already has).
+  explicit cancellation_token(std::stop_token st);
+
+  /// A token cancelled whenever this one is (its own cancel() does not affect this one).
+  cancellation_token child_token() const;
+  /// Cancels this token and its children. Idempotent; any thread.
+  void cancel() const noexcept;
+  bool is_cancelled() const noexcept;
+  /// Awaitable that completes once the token is cancelled (at once if it is).
+  cancelled_awaitable cancelled() const noexcept { return cancelled_awaitable(s_); }
+  /// For plain threads: blocks until the token is cancelled. Throws usage_error on a worker.
+  void blocking_wait() const;
+  /// A std::stop_token whose stop is requested when this token is cancelled.
+  std::stop_token stop_token() const;
+
+  friend bool operator==(const cancellation_token& a, const cancellation_token& b) noexcept { return a.s_ == b.s_; }
+
+ private:
+  explicit cancellation_token(std::shared_ptr<detail::cancel_state> s) noexcept : s_(std::move(s)) {}
+  std::shared_ptr<detail::cancel_state> s_;
+};
+
+}  // namespace corio
