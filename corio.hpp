@@ -29,3 +29,5 @@
 #include "sync/semaphore.hpp"
 #include "sync/wait_group.hpp"
 #include "sync/watch.hpp"
+#include "runtime/blocking.hpp"
+#include "runtime/par.hpp"

@@ -27,6 +27,7 @@ struct runtime_metrics {
   std::uint64_t parks = 0;
   std::uint64_t injection_queue_depth = 0;
   std::uint64_t timers_armed = 0;
+  std::uint64_t blocking_threads = 0;  ///< threads of the blocking pool (spawn_blocking) now
   // Fibers (runtime/fiber.hpp). Each fiber is also one of the tasks above (its driver task).
   // Run time is measured per switch with the kernel's coarse clock: a few ms resolution per
   // run, exact enough in sum, and cheap. A fiber that blocks its thread in a system call or a

@@ -21,6 +21,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -84,6 +85,25 @@ class runtime {
       return *this;
     }
     builder& backend(io_backend b);
+    // Blocking pool (spawn_blocking, runtime/blocking.hpp).
+    /// Most threads the blocking pool runs at once (default 512); further jobs wait in its
+    /// queue. Throws std::invalid_argument for 0.
+    builder& max_blocking_threads(unsigned n) {
+      if (n == 0) throw std::invalid_argument("corio::runtime::builder::max_blocking_threads: 0 threads");
+      cfg_.max_blocking_threads = n;
+      return *this;
+    }
+    /// How long an idle blocking thread waits for work before it exits (default 10 s).
+    builder& thread_keep_alive(std::chrono::nanoseconds d) {
+      cfg_.blocking_keep_alive = d;
+      return *this;
+    }
+    /// How long shutdown waits for blocking jobs still running (default: until they finish).
+    /// Jobs running after it finish on their own threads; their results are dropped.
+    builder& blocking_shutdown_timeout(std::chrono::nanoseconds d) {
+      cfg_.blocking_shutdown_timeout = d;
+      return *this;
+    }
     /// Starts the runtime (its worker threads, for multi_thread). Throws std::system_error if
     /// the kernel refuses threads or rings.
     runtime build() const { return runtime(cfg_); }

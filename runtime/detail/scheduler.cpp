@@ -21,7 +21,8 @@
 //
 // Shutdown, in order: set `shutdown_`; unpark and join every worker thread, each of which
 // lets its reactor cancel and reap its operations in flight before it exits; close the injection queue and drop every queued
-// pointer (queues hold no references); close the registry and destroy every remaining frame,
+// pointer (queues hold no references); shut the blocking pool down (queued jobs cancelled,
+// running ones waited for: blocking_pool.cpp); close the registry and destroy every remaining frame,
 // newest task first (a child spawned by a task is destroyed before the task whose locals it
 // may borrow), completing each as cancelled; finally destroy the workers (timer wheels,
 // reactors). Destroying frames runs their destructors, which unlink from timers and sync
@@ -683,6 +684,9 @@ void scheduler::shutdown() {
     while (w->queue_.pop()) {
     }
   }
+  // Blocking jobs (spawn_blocking): cancel the queued ones, wait for the running ones (their
+  // wakes are refused now), before the frames that await them are destroyed.
+  shutdown_blocking();
   destroy_remaining();
   unregister_live();  // from here on, wakes from other threads no longer touch this runtime
 }
@@ -798,6 +802,7 @@ void scheduler::fill_metrics(runtime_metrics& m) const {
   m.tasks_spawned = spawned;
   m.tasks_alive = spawned >= completed ? spawned - completed : 0;
   m.injection_queue_depth = inject_.size();
+  m.blocking_threads = blocking_threads();
   std::uint64_t fibers_done = fibers_finished.load(std::memory_order_relaxed);  // first: alive never underflows
   m.fibers_started = fibers_started.load(std::memory_order_relaxed);
   m.fibers_alive = m.fibers_started >= fibers_done ? m.fibers_started - fibers_done : 0;

@@ -35,6 +35,10 @@ struct runtime_config {
   std::function<void(std::exception_ptr, std::uint64_t)> on_unhandled_exception;
   bool start_paused = false;
   std::optional<backend_kind> backend;
+  // Blocking pool (spawn_blocking, blocking_pool.hpp).
+  unsigned max_blocking_threads = 512;
+  std::chrono::nanoseconds blocking_keep_alive = std::chrono::seconds(10);
+  std::optional<std::chrono::nanoseconds> blocking_shutdown_timeout;  ///< none: wait for running jobs
 };
 
 /// Something to run when a task completes, stored in the join slot instead of a waker
@@ -55,6 +59,10 @@ struct timer_node : timer_entry {
 };
 
 class scheduler;
+class blocking_pool;
+struct blocking_pool_deleter {
+  void operator()(blocking_pool* p) const noexcept;
+};
 
 /// The tasks a worker (or the outside world) spawned, so that shutdown can find and destroy
 /// every frame still alive. Each entry holds a reference; completed tasks are swept out lazily
@@ -204,6 +212,14 @@ class scheduler {
   idle& idle_state() noexcept { return idle_; }
   backend_kind backend() const noexcept { return backend_; }
 
+  // --- blocking pool (spawn_blocking; defined in blocking_pool.cpp) ---
+  /// The runtime's blocking pool, started on first use (after shutdown: a shut-down pool,
+  /// which cancels what is submitted).
+  blocking_pool& blocking();
+  /// Cancels queued blocking jobs and waits for running ones (up to the configured timeout).
+  void shutdown_blocking() noexcept;
+  std::size_t blocking_threads() const noexcept;
+
  private:
   friend class worker;
   void destroy_remaining();
@@ -232,6 +248,12 @@ class scheduler {
   std::atomic<std::uint64_t> foreign_clock_{1};
   std::mutex shutdown_mutex_;
   std::mutex advance_mutex_;  // serialises jumps of the paused clock
+
+  // The blocking pool: created under blocking_mutex_, read through blocking_ptr_.
+  std::mutex blocking_mutex_;
+  std::unique_ptr<blocking_pool, blocking_pool_deleter> blocking_;
+  std::atomic<blocking_pool*> blocking_ptr_{nullptr};
+  bool blocking_closed_ = false;  // shutdown_blocking() ran; guarded by blocking_mutex_
 };
 
 }  // namespace corio::detail

@@ -1,0 +1,214 @@
+#pragma once
+// corio::spawn_blocking — run blocking code on a separate pool of threads and await it.
+//
+//   corio::task<std::string> load(std::string path) {
+//     co_return co_await corio::spawn_blocking([path] { return read_whole_file(path); });
+//   }
+//
+// Async workers must never block: a blocking call (a file read, a C library, a long
+// computation) stalls every task queued behind it. spawn_blocking(f) moves f to the runtime's
+// blocking pool and returns a blocking_handle at once; `co_await` it for f's result (or f's
+// exception). The awaiting task is woken by the pool thread that ran f and resumes on one of
+// the runtime's workers.
+//
+// The pool (one per runtime, started on first use) grows on demand up to
+// runtime::builder::max_blocking_threads (default 512); beyond that, jobs wait in a FIFO queue:
+// none is dropped. Idle threads exit after thread_keep_alive (default 10 s). If no thread can be
+// started and the pool has none, spawn_blocking throws the std::system_error (the job is not
+// queued). Runtime shutdown cancels jobs still queued (their handles report corio::cancelled)
+// and waits for running ones, up to blocking_shutdown_timeout (default: until they finish).
+//
+// f is moved into the pool and runs on a plain thread, outside any task: it must not borrow
+// from the awaiting frame (capture by value), must not co_await, and sees no current runtime
+// (use runtime::spawn with the runtime's reference to start tasks from it).
+//
+// The handle: awaiting it consumes it (a second await throws corio::usage_error); dropping it
+// (or detach()) lets f run unobserved, and an exception f throws then goes to the runtime's
+// unhandled-exception hook (with the job's id). abort() cancels a job that has not started (it
+// will never run; awaiting reports corio::cancelled) and does nothing once f runs: blocking
+// code cannot be interrupted. If the awaiting task is itself aborted, f still runs to
+// completion and its result is dropped.
+
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "detail/blocking_pool.hpp"
+#include "detail/context.hpp"
+#include "detail/scheduler.hpp"
+#include "error.hpp"
+#include "runtime.hpp"
+
+namespace corio {
+
+namespace detail {
+
+/// A job with the storage for its result.
+template <class T>
+class blocking_result : public blocking_job {
+ public:
+  using stored = std::conditional_t<std::is_reference_v<T>, std::remove_reference_t<T>*, T>;
+
+  /// After completion (and check_result): the value.
+  T take() {
+    if constexpr (std::is_reference_v<T>)
+      return static_cast<T>(**value_);
+    else
+      return std::move(*value_);
+  }
+
+ protected:
+  std::optional<stored> value_;
+};
+
+template <>
+class blocking_result<void> : public blocking_job {
+ public:
+  void take() noexcept {}
+};
+
+template <class F>
+class blocking_job_of final : public blocking_result<std::invoke_result_t<F&>> {
+ public:
+  using result_type = std::invoke_result_t<F&>;
+  template <class G>
+  explicit blocking_job_of(G&& g) : f_(std::in_place, std::forward<G>(g)) {}
+
+ private:
+  void invoke() noexcept override {
+    try {
+      if constexpr (std::is_void_v<result_type>)
+        (*f_)();
+      else if constexpr (std::is_reference_v<result_type>)
+        this->value_.emplace(std::addressof((*f_)()));
+      else
+        this->value_.emplace((*f_)());
+    } catch (...) {
+      this->error_ = std::current_exception();
+    }
+    f_.reset();  // release what the closure holds as soon as it has run
+  }
+  void discard() noexcept override { f_.reset(); }
+
+  std::optional<F> f_;
+};
+
+}  // namespace detail
+
+/// The owner's view of a spawn_blocking job (see above). Move-only.
+template <class T>
+class [[nodiscard]] blocking_handle {
+ public:
+  using value_type = T;
+
+  blocking_handle() noexcept = default;
+  explicit blocking_handle(detail::blocking_result<T>* j) noexcept : job_(j) {}
+  blocking_handle(blocking_handle&& o) noexcept : job_(std::exchange(o.job_, nullptr)) {}
+  blocking_handle& operator=(blocking_handle&& o) noexcept {
+    if (this != &o) {
+      detach();
+      job_ = std::exchange(o.job_, nullptr);
+    }
+    return *this;
+  }
+  ~blocking_handle() { detach(); }
+
+  /// False for a default-constructed, moved-from, detached or already awaited handle.
+  bool valid() const noexcept { return job_ != nullptr; }
+  /// True once f has returned or thrown, or the job was cancelled.
+  bool is_finished() const noexcept { return job_ && job_->is_complete(); }
+  /// Cancels the job if it has not started yet; no effect on a running or finished one.
+  void abort() noexcept {
+    if (job_) job_->abort();
+  }
+  /// Lets the job run unobserved (the same as dropping the handle).
+  void detach() noexcept {
+    if (job_) std::exchange(job_, nullptr)->release_handle();
+  }
+  /// The job's id (unique within its runtime's blocking pool), 0 for an empty handle.
+  std::uint64_t id() const noexcept { return job_ ? job_->id() : 0; }
+
+  /// Takes the result of a finished job without suspending. Consumes the handle.
+  /// Precondition: is_finished().
+  T take_result() {
+    if (!job_) throw usage_error("corio::blocking_handle: result taken from an empty handle (moved-from or already awaited)");
+    struct release {
+      blocking_handle* h;
+      ~release() { h->detach(); }
+    } guard{this};
+    job_->check_result();
+    return job_->take();
+  }
+
+  struct [[nodiscard]] awaiter {
+    blocking_handle& h_;
+    bool registered_ = false;
+
+    bool await_ready() const {
+      if (!h_.job_) throw usage_error("co_await on an empty corio::blocking_handle (moved-from, detached or already awaited)");
+      return h_.job_->is_complete() && detail::coop_consume();
+    }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> c) {
+      if (h_.job_->is_complete()) return detail::yield_to_scheduler(c, "co_await blocking_handle");
+      detail::task_header* w = detail::make_waker(c, "co_await blocking_handle");
+      if (h_.job_->register_waiter(w)) {
+        registered_ = true;
+        return std::noop_coroutine();
+      }
+      return c;  // finished meanwhile
+    }
+    T await_resume() {
+      registered_ = false;
+      return h_.take_result();
+    }
+    ~awaiter() {
+      if (registered_) h_.job_->unregister_waiter();
+    }
+  };
+  awaiter operator co_await() & noexcept { return awaiter{*this}; }
+  awaiter operator co_await() && noexcept { return awaiter{*this}; }
+
+ private:
+  detail::blocking_result<T>* job_ = nullptr;
+};
+
+namespace detail {
+
+template <class F>
+auto spawn_blocking_on(scheduler& s, F&& f) {
+  using job_t = blocking_job_of<std::decay_t<F>>;
+  using T = typename job_t::result_type;
+  auto* j = new job_t(std::forward<F>(f));
+  try {
+    s.blocking().submit(j);
+  } catch (...) {
+    j->drop_ref();  // both references are still ours
+    j->drop_ref();
+    throw;
+  }
+  return blocking_handle<T>(j);
+}
+
+}  // namespace detail
+
+/// Runs f on the blocking pool of the calling task's runtime (see above). Throws
+/// corio::usage_error outside a runtime (use the overload taking the runtime there), and
+/// std::system_error if no thread could be started.
+template <class F>
+  requires std::is_invocable_v<std::decay_t<F>&>
+auto spawn_blocking(F&& f) {
+  return detail::spawn_blocking_on(detail::current_scheduler("corio::spawn_blocking"), std::forward<F>(f));
+}
+
+/// Runs f on the blocking pool of `rt`, from any thread.
+template <class F>
+  requires std::is_invocable_v<std::decay_t<F>&>
+auto spawn_blocking(runtime& rt, F&& f) {
+  return detail::spawn_blocking_on(rt.native(), std::forward<F>(f));
+}
+
+}  // namespace corio

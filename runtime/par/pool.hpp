@@ -1,0 +1,71 @@
+#pragma once
+// corio::par::pool — the work-stealing thread pool that runs corio::par's data-parallel work.
+//
+//   corio::par::pool p(4);                                  // four workers
+//   auto s = p.install([&] { return corio::par::iter(v).sum(); });
+//
+// The pool is separate from the async runtime's workers: CPU-bound fork-join work goes here,
+// async tasks stay responsive. Every par:: call made on a pool worker runs on that worker's
+// pool; a call made anywhere else runs on the default pool (one worker per core unless set by
+// set_default_threads before first use), and the calling thread blocks until it is done.
+//
+// Called from an async task, a plain par:: call therefore blocks that runtime worker thread
+// for the duration (it cannot deadlock: the pool's threads are not the runtime's); use
+// `co_await par::run(f)` (run.hpp) to keep the async worker free instead.
+//
+// Each worker owns a deque of jobs. par::join pushes its second half there (a job that lives
+// in the caller's frame: no allocation), runs the first half, then pops the second back, unless
+// an idle worker stole it meanwhile, in which case the caller runs other jobs (stolen from other
+// workers) until the stolen half is done: a waiting worker never just sleeps while there is
+// work, and nested parallel calls cannot deadlock. Idle workers spin briefly, then sleep until
+// new work is pushed.
+
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "detail/pool_core.hpp"
+
+namespace corio::par {
+
+class pool {
+ public:
+  /// Starts `threads` workers (0: one per core). Throws std::system_error if the kernel
+  /// refuses a thread, and std::invalid_argument above 4096.
+  explicit pool(unsigned threads = 0);
+  /// Waits for the workers to finish the job they are running and stops them. No install()
+  /// may be in progress (or start) while the pool is destroyed.
+  ~pool();
+  pool(const pool&) = delete;
+  pool& operator=(const pool&) = delete;
+
+  unsigned num_threads() const noexcept { return core_->size(); }
+
+  /// Runs `f` on one of this pool's workers and returns its result (or rethrows its
+  /// exception); par:: calls inside `f` use this pool. The calling thread blocks until then.
+  /// Called on one of this pool's workers, runs `f` directly.
+  template <class F>
+  std::invoke_result_t<F&> install(F&& f) {
+    return detail::run_in(*core_, f);
+  }
+
+  detail::pool_core& core() noexcept { return *core_; }
+
+ private:
+  std::unique_ptr<detail::pool_core> core_;
+};
+
+/// The pool par:: calls use outside any pool; started on first use.
+pool& default_pool();
+
+/// Sets the size of the default pool (0: one per core). Throws corio::usage_error if the
+/// default pool has already started, std::invalid_argument above 4096.
+void set_default_threads(unsigned threads);
+
+/// The number of workers of the pool a par:: call made here would use.
+unsigned current_num_threads();
+
+/// True on a worker thread of any corio::par pool.
+inline bool on_worker() noexcept { return detail::current_worker != nullptr; }
+
+}  // namespace corio::par

@@ -1,0 +1,191 @@
+// par:: pipelines: sources, map/filter, every terminal, order of collect, exceptions.
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "support/counted.hpp"
+#include "support/runtimes.hpp"
+
+using namespace corio;
+
+namespace {
+
+const std::size_t sizes[] = {0, 1, 2, 3, 7, 31, 97, 1009, 4099, 65537, 1'000'003};
+
+std::vector<std::uint64_t> random_vector(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::uint64_t> v(n);
+  for (auto& x : v) x = rng();
+  return v;
+}
+
+}  // namespace
+
+TEST_SUITE("par.iter") {
+  TEST_CASE("map / filter / sum / count / reduce against the sequential loop") {
+    for (std::size_t n : sizes) {
+      CAPTURE(n);
+      auto v = random_vector(n, n);
+      auto sq = [](std::uint64_t x) { return x * x; };
+      auto even = [](std::uint64_t x) { return x % 2 == 0; };
+      std::uint64_t sum = 0, fsum = 0, evens = 0;
+      for (auto x : v) {
+        sum += sq(x);
+        if (even(sq(x))) fsum += sq(x), ++evens;
+      }
+      CHECK(par::iter(v).map(sq).sum() == sum);
+      CHECK(par::iter(v).map(sq).filter(even).sum() == fsum);
+      CHECK(par::iter(v).map(sq).filter(even).count() == evens);
+      CHECK(par::iter(v).count() == n);
+      CHECK(par::iter(v).size() == n);
+      CHECK(par::iter(v).reduce(std::uint64_t{0}, [](std::uint64_t a, std::uint64_t b) { return a ^ b; }) ==
+            std::accumulate(v.begin(), v.end(), std::uint64_t{0}, [](std::uint64_t a, std::uint64_t b) { return a ^ b; }));
+      CHECK(par::iter(v).reduce([] { return std::uint64_t{0}; }, std::plus<>()) ==
+            std::accumulate(v.begin(), v.end(), std::uint64_t{0}));
+    }
+  }
+
+  TEST_CASE("collect keeps the source order, with and without filters") {
+    for (std::size_t n : sizes) {
+      CAPTURE(n);
+      auto v = random_vector(n, n + 1);
+      auto f = [](std::uint64_t x) { return x ^ 0xabcdef; };
+      auto keep = [](std::uint64_t x) { return x % 3 != 0; };
+      std::vector<std::uint64_t> mapped, filtered;
+      for (auto x : v) {
+        mapped.push_back(f(x));
+        if (keep(f(x))) filtered.push_back(f(x));
+      }
+      CHECK(par::iter(v).map(f).collect<std::vector>() == mapped);
+      auto buf = par::iter(v).map(f).collect<par::buffer>();
+      CHECK(std::vector<std::uint64_t>(buf.begin(), buf.end()) == mapped);
+      CHECK(par::iter(v).map(f).filter(keep).collect<std::vector>() == filtered);
+      auto fbuf = par::iter(v).map(f).filter(keep).collect<par::buffer>();
+      CHECK(std::vector<std::uint64_t>(fbuf.begin(), fbuf.end()) == filtered);
+      auto lst = par::iter(v).map(f).collect<std::list>();
+      CHECK(std::vector<std::uint64_t>(lst.begin(), lst.end()) == mapped);
+      std::vector<std::uint64_t> into(n);
+      par::iter(v).map(f).collect_into(into.begin());
+      CHECK(into == mapped);
+    }
+  }
+
+  TEST_CASE("collect of non-trivial types, and items that are references") {
+    std::vector<std::string> words;
+    for (int i = 0; i < 20000; ++i) words.push_back("w" + std::to_string(i));
+    auto upper = par::iter(words).map([](const std::string& s) { return s + "!"; }).collect<std::vector>();
+    REQUIRE(upper.size() == words.size());
+    CHECK(upper[12345] == "w12345!");
+    auto copies = par::iter(words).filter([](const std::string& s) { return s.back() == '7'; }).collect<std::vector>();
+    CHECK(copies.size() == 2000);
+    CHECK(copies.front() == "w7");
+    auto owned = par::range(0, 1000).map([](int i) { return std::make_unique<int>(i); }).collect<std::vector>();
+    CHECK(*owned[999] == 999);
+    auto bufs = par::range(0, 1000).map([](int i) { return std::to_string(i); }).collect<par::buffer>();
+    CHECK(bufs[500] == "500");
+  }
+
+  TEST_CASE("range, iter_mut, chunks, chunks_mut") {
+    CHECK(par::range(0, 0).count() == 0);
+    CHECK(par::range(5, 2).count() == 0);
+    CHECK(par::range(-5, 5).sum() == -5);
+    CHECK(par::range(std::uint64_t{0}, std::uint64_t{1'000'000}).sum() == 999'999ull * 1'000'000 / 2);
+    std::vector<int> v(100'001, 1);
+    par::iter_mut(v).for_each([](int& x) { x += 1; });
+    CHECK(std::all_of(v.begin(), v.end(), [](int x) { return x == 2; }));
+    auto sizes_of = par::chunks(v, 1000).map([](std::span<const int> c) { return c.size(); }).collect<std::vector>();
+    CHECK(sizes_of.size() == 101);
+    CHECK(sizes_of.back() == 1);
+    CHECK(par::chunks(v, 1000).map([](std::span<const int> c) { return std::accumulate(c.begin(), c.end(), 0); }).sum() ==
+          200'002);
+    par::chunks_mut(v, 333).for_each([](std::span<int> c) {
+      for (int& x : c) x = static_cast<int>(c.size());
+    });
+    CHECK(v.back() == static_cast<int>(100'001 % 333));
+    CHECK_THROWS_AS(par::chunks(v, 0), std::invalid_argument);
+    std::vector<int> empty;
+    CHECK(par::chunks(empty, 4).count() == 0);
+  }
+
+  TEST_CASE("min, max, find_any, any, all") {
+    for (std::size_t n : sizes) {
+      CAPTURE(n);
+      auto v = random_vector(n, n + 2);
+      if (!n) {
+        CHECK(!par::iter(v).min());
+        CHECK(!par::iter(v).find_any([](std::uint64_t) { return true; }));
+        continue;
+      }
+      CHECK(*par::iter(v).min() == *std::min_element(v.begin(), v.end()));
+      CHECK(*par::iter(v).max() == *std::max_element(v.begin(), v.end()));
+      CHECK(*par::iter(v).map([](std::uint64_t x) { return x % 1000; }).max(std::greater<>()) ==
+            *std::min_element(v.begin(), v.end(), [](auto a, auto b) { return a % 1000 < b % 1000; }) % 1000);
+      std::uint64_t t = v[n - 1];
+      CHECK(*par::iter(v).find_any([&](std::uint64_t x) { return x == t; }) == t);
+      CHECK(par::iter(v).any([&](std::uint64_t x) { return x == t; }));
+      CHECK(!par::iter(v).filter([](std::uint64_t) { return false; }).any([](std::uint64_t) { return true; }));
+      CHECK(par::iter(v).all([](std::uint64_t x) { return x != 42; }) == std::none_of(v.begin(), v.end(), [](auto x) { return x == 42; }));
+    }
+  }
+
+  TEST_CASE("for_each visits each item once") {
+    std::vector<std::atomic<int>> seen(50'000);
+    par::range(std::size_t{0}, seen.size()).filter([](std::size_t i) { return i % 2 == 0; }).for_each([&](std::size_t i) {
+      seen[i]++;
+    });
+    for (std::size_t i = 0; i < seen.size(); ++i) CHECK(seen[i].load() == (i % 2 == 0 ? 1 : 0));
+  }
+
+  TEST_CASE("exceptions from map, filter, reduce and collect propagate; nothing leaks") {
+    std::vector<int> v(200'000, 1);
+    auto boom = [](int x) -> int {
+      if (x == 1) throw std::runtime_error("map");
+      return x;
+    };
+    CHECK_THROWS_WITH_AS(par::iter(v).map(boom).sum(), "map", std::runtime_error);
+    CHECK_THROWS_AS(par::iter(v).filter([](int) -> bool { throw std::logic_error("filter"); }).count(), std::logic_error);
+    CHECK_THROWS_AS(par::iter(v).map(boom).collect<std::vector>(), std::runtime_error);
+    CHECK_THROWS_AS(par::iter(v).map(boom).collect<par::buffer>(), std::runtime_error);
+    test::counted::reset();
+    auto throwing_counted = [](int i) {
+      if (i == 150'000) throw std::runtime_error("late");
+      return test::counted(i);
+    };
+    CHECK_THROWS_AS(par::range(0, 200'000).map(throwing_counted).collect<std::vector>(), std::runtime_error);
+    CHECK_THROWS_AS(par::range(0, 200'000).map(throwing_counted).collect<par::buffer>(), std::runtime_error);
+    CHECK(test::counted::alive() == 0);
+  }
+
+  TEST_CASE("pipelines nest inside pipelines") {
+    auto total = par::range(0, 200)
+                     .map([](int i) { return par::range(0, i).map([](int j) { return std::uint64_t(j); }).sum(); })
+                     .sum();
+    std::uint64_t expect = 0;
+    for (int i = 0; i < 200; ++i) expect += std::uint64_t(i) * (i - 1) / 2;
+    CHECK(total == expect);
+  }
+
+  TEST_CASE("buffer basics") {
+    par::buffer<int> b(5);
+    CHECK(b.size() == 5);
+    CHECK(b[4] == 0);
+    par::buffer<int> c = std::move(b);
+    CHECK(b.empty());
+    CHECK(c.size() == 5);
+    std::span<int> s = c;
+    CHECK(s.size() == 5);
+    par::buffer<std::string> e;
+    CHECK(e.data() == nullptr);
+  }
+}
