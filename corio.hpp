@@ -15,6 +15,7 @@
 #include "runtime/task.hpp"
 #include "runtime/task_set.hpp"
 #include "runtime/time.hpp"
+#include "runtime/fiber.hpp"
 #include "sync/barrier.hpp"
 #include "sync/broadcast.hpp"
 #include "sync/cancellation_token.hpp"
