@@ -1,0 +1,67 @@
+#pragma once
+// corio::fs::pipe — an anonymous pipe as a pair of stream types:
+//
+//   auto [rd, wr] = fs::pipe();
+//   co_await wr.write_all("hello\n");
+//   std::size_t n = co_await rd.read(buf, sizeof buf);     // 0: every writer is closed
+//
+// Both ends are close-on-exec and non-blocking (O_NONBLOCK on the descriptors, which matters
+// only to plain threads using native_handle(): they must poll). The ends may be used by
+// different tasks, on different workers, or one of them by a plain thread. Each read and write
+// is one reactor operation; a write may be short (write_all finishes it). Writing once the
+// read end is closed is std::system_error(EPIPE): creating a pipe_writer (or a stdio writer)
+// sets SIGPIPE to SIG_IGN if it still has its default action, so a broken pipe is an error
+// and not the death of the process. (Rust programs run that way too; a handler of yours is
+// left alone.) A closed or moved-from end fails with EBADF.
+
+#include <utility>
+
+#include "../detail/fd.hpp"
+#include "../detail/fd_op.hpp"
+
+namespace corio::detail {
+/// Sets SIGPIPE to SIG_IGN if its action is the default (once per process; thread-safe).
+void ignore_sigpipe() noexcept;
+}  // namespace corio::detail
+
+namespace corio::fs {
+
+/// The read end of a pipe (or any readable descriptor adopted with the constructor).
+class pipe_reader : public detail::fd_reader<pipe_reader> {
+ public:
+  pipe_reader() noexcept = default;
+  /// Adopts `f`; it is closed when the reader is dropped.
+  explicit pipe_reader(detail::fd f) noexcept : fd_(std::move(f)) {}
+
+  int native_handle() const noexcept { return fd_.get(); }
+  bool is_open() const noexcept { return fd_.valid(); }
+  /// Closes the read end now (writers then get EPIPE).
+  void close() noexcept { fd_.reset(); }
+  std::string_view stream_name() const noexcept { return "pipe"; }
+
+ private:
+  detail::fd fd_;
+};
+
+/// The write end of a pipe (or any writable descriptor adopted with the constructor).
+class pipe_writer : public detail::fd_writer<pipe_writer> {
+ public:
+  pipe_writer() noexcept = default;
+  /// Adopts `f`; it is closed when the writer is dropped. Ignores SIGPIPE (see above).
+  explicit pipe_writer(detail::fd f) noexcept : fd_(std::move(f)) { detail::ignore_sigpipe(); }
+
+  int native_handle() const noexcept { return fd_.get(); }
+  bool is_open() const noexcept { return fd_.valid(); }
+  /// Closes the write end now (the reader sees the end of the stream once all writers are gone).
+  void close() noexcept { fd_.reset(); }
+  std::string_view stream_name() const noexcept { return "pipe"; }
+
+ private:
+  detail::fd fd_;
+};
+
+/// A new pipe (pipe2 with O_CLOEXEC | O_NONBLOCK): {read end, write end}. std::system_error
+/// (EMFILE, ENFILE) if the kernel refuses.
+std::pair<pipe_reader, pipe_writer> pipe();
+
+}  // namespace corio::fs

@@ -1,0 +1,67 @@
+#pragma once
+// The process's standard streams as corio streams: fs::stdin_stream(), fs::stdout_stream(),
+// fs::stderr_stream().
+//
+//   auto in = fs::stdin_stream();
+//   auto out = fs::stdout_stream();
+//   buffered_reader lines(in);
+//   while (auto line = co_await lines.next_line()) co_await out.write_all(*line + "\n");
+//
+// The wrappers do not own descriptors 0, 1 and 2: they are never closed, and copies are free.
+// They do not change the descriptors' flags either (setting O_NONBLOCK on a terminal would
+// change it for the shell and every other process sharing it), so the descriptors may well be
+// blocking. What a read or write then does depends on the backend:
+//   io_uring  the kernel waits for a pipe, socket or terminal without blocking the worker
+//             (it polls, or runs the call on one of its own worker threads); aborting the task
+//             cancels the operation.
+//   epoll     a read or write first asks poll(2) whether the descriptor is ready and waits in
+//             epoll if not, so a terminal or an empty pipe does not block the worker. Regular
+//             files (stdin redirected from a file) are always ready: they are read synchronously.
+//             A blocking pipe shared with another reader can still block the worker for the
+//             short window in which the other reader drains what poll reported.
+// stdin redirected from a regular file is read from the descriptor's current position, so a
+// program sees what it would with read(2). Errors name the stream ("write stdout: Broken pipe");
+// stdout_stream and stderr_stream ignore SIGPIPE as pipe_writer does (see pipe.hpp).
+//
+// Nothing here is buffered: wrap a stream in buffered_reader / buffered_writer for lines and
+// small writes. These are independent of <cstdio>'s and <iostream>'s buffers: flush those
+// before writing here, or the output interleaves out of order.
+
+#include <string_view>
+
+#include "../detail/fd_op.hpp"
+
+namespace corio::fs {
+
+/// A non-owning reader of a descriptor (fd 0 for stdin_stream()).
+class stdio_reader : public detail::fd_reader<stdio_reader> {
+ public:
+  constexpr stdio_reader(int fd, std::string_view name) noexcept : fd_(fd), name_(name) {}
+  int native_handle() const noexcept { return fd_; }
+  std::string_view stream_name() const noexcept { return name_; }
+
+ private:
+  int fd_;
+  std::string_view name_;
+};
+
+/// A non-owning writer of a descriptor (fd 1 or 2).
+class stdio_writer : public detail::fd_writer<stdio_writer> {
+ public:
+  constexpr stdio_writer(int fd, std::string_view name) noexcept : fd_(fd), name_(name) {}
+  int native_handle() const noexcept { return fd_; }
+  std::string_view stream_name() const noexcept { return name_; }
+
+ private:
+  int fd_;
+  std::string_view name_;
+};
+
+/// Descriptor 0, named "stdin" in errors.
+stdio_reader stdin_stream() noexcept;
+/// Descriptor 1, named "stdout" in errors.
+stdio_writer stdout_stream() noexcept;
+/// Descriptor 2, named "stderr" in errors.
+stdio_writer stderr_stream() noexcept;
+
+}  // namespace corio::fs
