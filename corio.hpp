@@ -3,9 +3,12 @@
 //
 //   #include <corio/corio.hpp>
 //
-// runtime/  task<T>, the work-stealing scheduler, spawn/join handles, join helpers, timers
-// sync/     async mutex, notify and friends, channels (usable from tasks and plain threads)
-// io/       the reactor behind the workers (io_uring, epoll fallback)
+// runtime/  task<T>, the work-stealing scheduler, spawn/join handles, join helpers, timers,
+//           spawn_blocking, corio::par (data parallelism), fibers
+// sync/     async mutex, rw_lock, semaphore, notify and friends, channels (usable from tasks
+//           and plain threads), unsync<T>
+// io/       sockets (net.hpp), files, pipes, stdio, buffered I/O, signals, over the reactor
+//           behind the workers (io_uring, epoll fallback)
 
 #include "runtime/error.hpp"
 #include "runtime/join.hpp"
@@ -28,11 +31,13 @@
 #include "sync/oneshot.hpp"
 #include "sync/rw_lock.hpp"
 #include "sync/semaphore.hpp"
+#include "sync/unsync.hpp"
 #include "sync/wait_group.hpp"
 #include "sync/watch.hpp"
 #include "io/buffered_reader.hpp"
 #include "io/buffered_writer.hpp"
 #include "io/fs.hpp"
+#include "io/net.hpp"
 #include "io/signal.hpp"
 #include "runtime/blocking.hpp"
 #include "runtime/par.hpp"
