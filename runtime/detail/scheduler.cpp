@@ -604,6 +604,9 @@ void scheduler::notify_parked() {
 }
 
 void scheduler::complete(task_header* t, std::exception_ptr* exc) {
+  // Read before publishing `complete`: from then on a joiner on another thread may take the
+  // result and destroy the frame, which holds the exception (found by TSan).
+  const bool failed = exc && *exc;
   std::uint64_t s = t->state.load(std::memory_order_acquire);
   std::uint64_t ns;
   for (;;) {
@@ -611,7 +614,6 @@ void scheduler::complete(task_header* t, std::exception_ptr* exc) {
     if (!(s & ts::join_interest)) ns |= ts::released;
     if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
   }
-  const bool failed = exc && *exc;  // read before the frame (which holds it) may go
   // Account first: whoever learns of the completion (a joiner, block_on) sees it counted.
   count_completed();
   if (ns & ts::released) {  // detached: nobody will read the result
