@@ -35,8 +35,8 @@ bool barrier::arrive(waiter& w, std::coroutine_handle<> h, detail::thread_parker
       waiter* x = queue_.front();
       if (!x || x->round != ended) break;
       queue_.pop_front();
-      x->state_.store(waiter::state::released, std::memory_order_relaxed);
-      batch.push(std::move(x->waker_));
+      batch.push(std::move(x->waker_));  // the waker before the state (release): see mpsc_chan.hpp
+      x->state_.store(waiter::state::released, std::memory_order_release);
     }
     bool more = batch.full();
     l.unlock();

@@ -235,8 +235,8 @@ class chan {
       if (!w || (sent && w->waiting_for > *sent)) return false;
       if (batch.full()) return true;
       waiters_.pop_front();
-      w->state_.store(waiter::state::woken, std::memory_order_relaxed);
-      batch.push(std::move(w->waker_));
+      batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
+      w->state_.store(waiter::state::woken, std::memory_order_release);
     }
   }
 
@@ -260,7 +260,7 @@ class [[nodiscard]] recv_awaitable {
   recv_awaitable(recv_awaitable&& o) noexcept : r_(o.r_) {}
   recv_awaitable& operator=(recv_awaitable&&) = delete;
   ~recv_awaitable() {
-    if (node_.state_.load(std::memory_order_relaxed) == state::waiting) r_->c_->abandon(node_);
+    if (node_.state_.load(std::memory_order_acquire) == state::waiting) r_->c_->abandon(node_);
   }
 
   bool await_ready() const noexcept { return false; }

@@ -77,8 +77,8 @@ class cancel_state : public std::enable_shared_from_this<cancel_state> {
         while (!batch.full()) {
           waiter* w = waiters_.pop_front();
           if (!w) break;
-          w->state_.store(waiter::state::woken, std::memory_order_relaxed);
-          batch.push(std::move(w->waker_));
+          batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
+          w->state_.store(waiter::state::woken, std::memory_order_release);
         }
         if (!batch.full()) break;  // the batch is woken as the loop body ends, unlocked
       }

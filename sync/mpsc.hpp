@@ -126,7 +126,8 @@ class [[nodiscard]] send_awaitable {
   send_awaitable(send_awaitable&& o) noexcept : c_(o.c_), value_(std::move(o.value_)) {}
   send_awaitable& operator=(send_awaitable&&) = delete;
   ~send_awaitable() {
-    if (node_.state_.load(std::memory_order_relaxed) == state::waiting) c_->abandon_send(node_);
+    // Not waiting any more: the channel is done with the node (it stored the state last).
+    if (node_.state_.load(std::memory_order_acquire) == state::waiting) c_->abandon_send(node_);
   }
 
   bool await_ready() const noexcept { return false; }
@@ -170,7 +171,7 @@ class [[nodiscard]] reserve_awaitable {
   reserve_awaitable(reserve_awaitable&& o) noexcept : c_(o.c_) {}
   reserve_awaitable& operator=(reserve_awaitable&&) = delete;
   ~reserve_awaitable() {
-    state s = node_.state_.load(std::memory_order_relaxed);
+    state s = node_.state_.load(std::memory_order_acquire);
     if (s == state::waiting || s == state::sent) c_->abandon_send(node_);
   }
 
@@ -216,7 +217,7 @@ class [[nodiscard]] recv_awaitable {
   recv_awaitable(recv_awaitable&& o) noexcept : c_(o.c_) {}
   recv_awaitable& operator=(recv_awaitable&&) = delete;
   ~recv_awaitable() {
-    state s = node_.state_.load(std::memory_order_relaxed);
+    state s = node_.state_.load(std::memory_order_acquire);
     if (s == state::waiting || s == state::done) c_->abandon_recv(node_);
   }
 

@@ -85,7 +85,7 @@ class [[nodiscard]] mutex_lock_awaitable {
   mutex_lock_awaitable(mutex_lock_awaitable&& o) noexcept : m_(o.m_) {}
   mutex_lock_awaitable& operator=(mutex_lock_awaitable&&) = delete;
   ~mutex_lock_awaitable() {
-    state s = node_.state_.load(std::memory_order_relaxed);
+    state s = node_.state_.load(std::memory_order_acquire);
     if (s == state::waiting || s == state::granted) m_->core_.abandon(node_);
   }
 
@@ -99,7 +99,7 @@ class [[nodiscard]] mutex_lock_awaitable {
     return false;
   }
   bool await_suspend(std::coroutine_handle<> h) {
-    if (node_.state_.load(std::memory_order_relaxed) != state::granted &&
+    if (node_.state_.load(std::memory_order_acquire) != state::granted &&
         !m_->core_.lock_or_enqueue(node_, h, nullptr, "corio::mutex::lock"))
       return true;  // queued: the unlocker wakes us with the lock
     if (detail::coop_consume()) return false;

@@ -100,7 +100,7 @@ class [[nodiscard]] rw_acquire_awaitable {
   rw_acquire_awaitable(rw_acquire_awaitable&& o) noexcept : l_(o.l_) { node_.writer = Writer; }
   rw_acquire_awaitable& operator=(rw_acquire_awaitable&&) = delete;
   ~rw_acquire_awaitable() {
-    state s = node_.state_.load(std::memory_order_relaxed);
+    state s = node_.state_.load(std::memory_order_acquire);
     if (s == state::waiting || s == state::granted) l_->core_.abandon(node_);
   }
 

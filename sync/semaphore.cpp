@@ -104,14 +104,14 @@ void semaphore::distribute_and_unlock(std::unique_lock<detail::spin_lock>& l) no
       permits_ -= take;
       if (w->got < w->wanted) break;
       queue_.pop_front();
-      w->state_.store(waiter::state::granted, std::memory_order_relaxed);
-      batch.push(std::move(w->waker_));
+      batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
+      w->state_.store(waiter::state::granted, std::memory_order_release);
     }
     // A zero-permit request behind a satisfied head completes too.
     while (!batch.full() && !queue_.empty() && queue_.front()->wanted == queue_.front()->got) {
       waiter* w = queue_.pop_front();
-      w->state_.store(waiter::state::granted, std::memory_order_relaxed);
-      batch.push(std::move(w->waker_));
+      batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
+      w->state_.store(waiter::state::granted, std::memory_order_release);
     }
     bool more = batch.full();
     l.unlock();
@@ -146,8 +146,8 @@ void semaphore::close() noexcept {
       waiter* w = queue_.pop_front();
       if (!w) return;
       permits_ += std::exchange(w->got, 0);
-      w->state_.store(waiter::state::closed, std::memory_order_relaxed);
-      batch.push(std::move(w->waker_));
+      batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
+      w->state_.store(waiter::state::closed, std::memory_order_release);
     }
   }
 }

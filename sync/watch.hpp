@@ -88,8 +88,8 @@ struct state {
         waiter* w = waiters.front();
         if (!w || (!closed && w->seen >= v)) return;
         waiters.pop_front();
-        w->state_.store(closed ? waiter::state::closed : waiter::state::changed, std::memory_order_relaxed);
-        batch.push(std::move(w->waker_));
+        batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
+        w->state_.store(closed ? waiter::state::closed : waiter::state::changed, std::memory_order_release);
       }
     }
   }
@@ -147,7 +147,7 @@ class [[nodiscard]] changed_awaitable {
   changed_awaitable(changed_awaitable&& o) noexcept : r_(o.r_) {}
   changed_awaitable& operator=(changed_awaitable&&) = delete;
   ~changed_awaitable() {
-    if (node_.state_.load(std::memory_order_relaxed) == state::waiting) r_->s_->abandon(node_);
+    if (node_.state_.load(std::memory_order_acquire) == state::waiting) r_->s_->abandon(node_);
   }
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {

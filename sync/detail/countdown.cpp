@@ -40,8 +40,8 @@ void countdown::sub(std::size_t n, const char* what) {
       waiter* w = queue_.front();
       if (!w || w->round != ended) break;
       queue_.pop_front();
-      w->state_.store(waiter::state::released, std::memory_order_relaxed);
-      batch.push(std::move(w->waker_));
+      batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
+      w->state_.store(waiter::state::released, std::memory_order_release);
     }
     bool more = batch.full();
     l.unlock();

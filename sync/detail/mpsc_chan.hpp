@@ -265,8 +265,8 @@ class chan {
         while (!batch.full()) {
           send_node* s = send_waiters_.pop_front();
           if (!s) break;
-          s->state_.store(send_node::state::closed, std::memory_order_relaxed);
-          batch.push(std::move(s->waker_));
+          batch.push(std::move(s->waker_));  // before the state: see refill_locked
+          s->state_.store(send_node::state::closed, std::memory_order_release);
         }
         if (send_waiters_.empty()) {
           waker w;
@@ -328,8 +328,8 @@ class chan {
   }
 
   static void complete_recv_locked(recv_node* r, waker& w) noexcept {
-    r->state_.store(recv_node::state::done, std::memory_order_relaxed);
-    w = std::move(r->waker_);
+    w = std::move(r->waker_);  // before the state: see refill_locked
+    r->state_.store(recv_node::state::done, std::memory_order_release);
   }
 
   /// Room appeared: it goes to the waiting senders in order (a value moves into the ring, or
@@ -348,8 +348,10 @@ class chan {
       } else {
         buf_.emplace_back(std::move(*s->value));
       }
-      s->state_.store(send_node::state::sent, std::memory_order_relaxed);
+      // The waker first, then the state (release): a sender's frame destroyed by an abort
+      // looks at the state without the lock and may go as soon as it reads `sent`.
       wake.push(std::move(s->waker_));
+      s->state_.store(send_node::state::sent, std::memory_order_release);
     }
   }
 

@@ -65,8 +65,8 @@ void mutex_core::unlock_slow() noexcept {
       return;
     }
     if (queue_.empty()) state_.store(locked, std::memory_order_relaxed);  // ownership passes to w
-    w->state_.store(waiter::state::granted, std::memory_order_relaxed);
-    next = std::move(w->waker_);
+    next = std::move(w->waker_);  // the waker before the state (release): see mpsc_chan.hpp
+    w->state_.store(waiter::state::granted, std::memory_order_release);
   }
   // Our writes to the protected value reach the new owner through the wake (a release of the
   // task's state word, or the parker's mutex) and lock_'s release above.

@@ -42,8 +42,8 @@ void once_core::succeed() noexcept {
     while (!batch.full()) {
       waiter* w = queue_.pop_front();
       if (!w) break;
-      w->state_.store(waiter::state::ready, std::memory_order_relaxed);
-      batch.push(std::move(w->waker_));
+      batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
+      w->state_.store(waiter::state::ready, std::memory_order_release);
     }
     bool more = batch.full();
     l.unlock();
@@ -62,8 +62,8 @@ void once_core::fail() noexcept {
       status_.store(status::empty, std::memory_order_relaxed);
       return;
     }
-    w->state_.store(waiter::state::initialize, std::memory_order_relaxed);
-    next = std::move(w->waker_);
+    next = std::move(w->waker_);  // the waker before the state (release): see mpsc_chan.hpp
+    w->state_.store(waiter::state::initialize, std::memory_order_release);
   }
   next.wake();
 }

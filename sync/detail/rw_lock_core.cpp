@@ -60,8 +60,8 @@ void rw_lock_core::grant_and_unlock(std::unique_lock<spin_lock>& l) noexcept {
       else
         ++readers_;
       queue_.pop_front();
-      w->state_.store(waiter::state::granted, std::memory_order_relaxed);
-      batch.push(std::move(w->waker_));
+      batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
+      w->state_.store(waiter::state::granted, std::memory_order_release);
     }
     bool more = batch.full();
     l.unlock();
