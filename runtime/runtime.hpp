@@ -24,6 +24,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "detail/context.hpp"
 #include "detail/scheduler.hpp"
@@ -214,14 +215,18 @@ struct block_on_signal {
 template <class T>
 task<void> block_on_root(task<T> t, block_on_signal<T> sig) {
   auto& st = *sig.st;
+  // The task moves into a local: locals go when the body ends, parameters only with the frame,
+  // after `sig` has woken the caller. So the task's frame (and its reference to an exception
+  // the caller is about to rethrow) is gone before the caller resumes.
+  task<T> inner = std::move(t);
   try {
     if constexpr (std::is_void_v<T>) {
-      co_await std::move(t);
+      co_await std::move(inner);
       st.value.emplace();
     } else if constexpr (std::is_reference_v<T>) {
-      st.value.emplace(std::addressof(co_await std::move(t)));
+      st.value.emplace(std::addressof(co_await std::move(inner)));
     } else {
-      st.value.emplace(co_await std::move(t));
+      st.value.emplace(co_await std::move(inner));
     }
   } catch (...) {
     st.error = std::current_exception();
@@ -250,7 +255,9 @@ T runtime::block_on(task<T> t) {
     st->done.wait(false, std::memory_order_acquire);
   if (!st->done.load(std::memory_order_acquire))  // shut down while we waited
     throw cancelled("corio::block_on: the runtime shut down before the task finished");
-  if (st->error) std::rethrow_exception(st->error);
+  // Taken out of the shared state, so the exception is released here, not by the worker
+  // that drops the state's last reference after the caller has moved on.
+  if (st->error) std::rethrow_exception(std::exchange(st->error, nullptr));
   if constexpr (std::is_reference_v<T>)
     return **st->value;
   else if constexpr (!std::is_void_v<T>)
