@@ -12,20 +12,15 @@
 #include <stdexcept>
 #include <vector>
 
+#include "support/par.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
 
 namespace {
 
-const std::size_t sizes[] = {0, 1, 2, 3, 7, 31, 97, 1009, 4099, 65537, 1'000'003};
-
-std::vector<std::uint64_t> random_vector(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::uint64_t> v(n);
-  for (auto& x : v) x = rng();
-  return v;
-}
+const auto& sizes = test::par_sizes;
+using test::random_vector;
 
 }  // namespace
 

@@ -10,19 +10,15 @@
 #include <thread>
 #include <vector>
 
+#include "support/par.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
 
 namespace {
 
-std::uint64_t fib(std::uint64_t n) {
-  if (n < 2) return n;
-  auto [a, b] = par::join([&] { return fib(n - 1); }, [&] { return fib(n - 2); });
-  return a + b;
-}
-
-std::uint64_t fib_seq(std::uint64_t n) { return n < 2 ? n : fib_seq(n - 1) + fib_seq(n - 2); }
+using test::fib;
+using test::fib_seq;
 
 }  // namespace
 
