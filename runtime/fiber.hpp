@@ -80,6 +80,7 @@
 
 namespace corio {
 
+/// How spawn_fiber sets up a fiber.
 struct fiber_options {
   /// Usable stack bytes: 16 KiB .. 1 GiB, rounded up to whole pages. A guard region below
   /// the stack comes on top of it.
@@ -90,6 +91,7 @@ struct fiber_options {
 /// from nothing on purpose: only `catch (...)` sees it, and such a handler must rethrow it.
 class fiber_unwinding final {
  public:
+  /// A description, for logs.
   const char* what() const noexcept { return "corio::fiber_unwinding: the fiber was cancelled; its stack is unwinding"; }
 };
 
@@ -107,7 +109,7 @@ join_handle<fiber_result_t<F>> spawn_fiber(F&& f, fiber_options opts = {}) {
   const std::size_t stack = detail::checked_stack_size(opts.stack_size);
   detail::scheduler& s = detail::current_scheduler("corio::spawn_fiber");
   task<R> t = detail::fiber_driver<R, std::decay_t<F>>(std::forward<F>(f), stack);
-  return join_handle<R>(s.spawn(t.release(), true));
+  return join_handle<R>(s.spawn(t.release(), &detail::result_slot_of<R>::ops));
 }
 
 /// Runs `f()` on a new fiber of `rt`; callable from any thread.

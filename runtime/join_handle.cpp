@@ -6,16 +6,14 @@
 //               waker and wakes it.
 //   unregister: (awaiting task destroyed while suspended) clear `join_waiter` unless
 //               `complete` is set; whoever clears it owns the waker and drops it.
-//   release:    clear `join_interest`; if the task has completed and its frame still exists,
-//               the handle is the last reader and destroys it.
+//   release:    clear `join_interest` and drop the handle's reference (the frame went at
+//               completion; an outcome nobody took goes with the header).
 
 #include "join_handle.hpp"
 
 #include <fmt/format.h>
 
-#include <cstdio>
 
-#include "detail/frame_alloc.hpp"
 #include "detail/scheduler.hpp"
 
 namespace corio::detail {
@@ -48,38 +46,22 @@ void join_unregister(task_header* t) noexcept {
 }
 
 void join_release(task_header* t) noexcept {
-  // One transition: drop interest and the handle's reference; if the task finished and its
-  // frame still exists, keep the reference until the frame is gone.
+  // One transition drops interest and the handle's reference. If the task has finished, its
+  // outcome (taken or not) is destroyed first: the header may outlive the handle (a waker,
+  // the registry), the value should not. An exception it holds was observable by the owner
+  // of the handle, so it is discarded rather than reported.
   std::uint64_t s = t->state.load(std::memory_order_acquire);
   std::uint64_t ns;
-  bool release_frame;
+  bool destroyed = false;
   for (;;) {
-    release_frame = (s & ts::complete) && !(s & ts::released);
-    ns = s & ~ts::join_interest;
-    if (release_frame)
-      ns |= ts::released;
-    else
-      ns -= ts::ref_one;
+    if ((s & ts::output) && !destroyed) {  // set once by completion, cleared only here
+      t->result->destroy(t->result_slot());
+      destroyed = true;
+    }
+    ns = (s & ~(ts::join_interest | (destroyed ? ts::output : 0))) - ts::ref_one;
     if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
   }
-  if (!release_frame) {
-    if (ts::refs(ns) == 0) {
-      t->~task_header();
-      frame_free(t, sizeof(task_header));
-    }
-    return;
-  }
-  // A finished frame only holds the result; the exception (if any) was observable by the
-  // owner of the handle, so it is discarded rather than reported. The handle may outlive its
-  // runtime, so no hook here: a throwing destructor is printed.
-  if (auto root = std::exchange(t->root, {})) {
-    try {
-      root.destroy();
-    } catch (...) {
-      std::fputs("corio: a destructor threw while a finished task's frame was released; ignored\n", stderr);
-    }
-  }
-  t->drop_ref();
+  if (ts::refs(ns) == 0) free_task_header(t, ns);
 }
 
 bool join_is_complete(const task_header* t) noexcept {
@@ -88,7 +70,7 @@ bool join_is_complete(const task_header* t) noexcept {
 
 void join_check_not_cancelled(const task_header* t) {
   std::uint64_t s = t->state.load(std::memory_order_acquire);
-  if (s & ts::released)
+  if (!(s & ts::output))
     throw cancelled(fmt::format("corio: task {} was cancelled before it finished (aborted, or its runtime shut down)", t->id));
 }
 

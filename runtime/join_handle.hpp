@@ -17,7 +17,10 @@
 // point, so its storage and whatever it still held are lost: don't throw from destructors.)
 
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <new>
 #include <utility>
 
 #include "detail/context.hpp"
@@ -28,6 +31,23 @@
 namespace corio {
 
 namespace detail {
+
+/// The result slot of a task of type T (task_header.hpp): an outcome<T> after the header.
+template <class T>
+struct result_slot_of {
+  static_assert(alignof(outcome<T>) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__,
+                "corio::spawn: over-aligned result types are not supported (wrap the value in a std::unique_ptr)");
+  static constexpr std::size_t offset = (sizeof(task_header) + alignof(outcome<T>) - 1) / alignof(outcome<T>) * alignof(outcome<T>);
+
+  static void stash(std::coroutine_handle<> root, void* slot) noexcept {
+    auto* o = new (slot) outcome<T>;
+    std::coroutine_handle<promise<T>>::from_address(root.address()).promise().move_outcome(*o);
+  }
+  static std::exception_ptr* error(void* slot) noexcept { return &static_cast<outcome<T>*>(slot)->error; }
+  static void destroy(void* slot) noexcept { static_cast<outcome<T>*>(slot)->~outcome(); }
+
+  static constexpr result_ops ops{offset + sizeof(outcome<T>), offset, &stash, &error, &destroy};
+};
 
 /// Registers waker `w` to be woken when `t` completes. Returns false (and releases `w`) if `t`
 /// has already completed.
@@ -92,8 +112,7 @@ class [[nodiscard]] join_handle : public detail::join_handle_base {
       ~release() { h->detach(); }
     } guard{this};
     detail::join_check_not_cancelled(t_);
-    auto h = std::coroutine_handle<detail::promise<T>>::from_address(t_->root.address());
-    return h.promise().take();
+    return static_cast<detail::outcome<T>*>(t_->result_slot())->take();
   }
 
   struct [[nodiscard]] awaiter {

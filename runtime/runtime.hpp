@@ -131,7 +131,7 @@ class runtime {
   template <class T>
   join_handle<T> spawn(task<T> t) {
     if (!t.valid()) throw usage_error("corio::runtime::spawn: empty task (default-constructed or moved-from)");
-    return join_handle<T>(sched_->spawn(t.release(), true));
+    return join_handle<T>(sched_->spawn(t.release(), &detail::result_slot_of<T>::ops));
   }
 
   /// Stops the workers and destroys every remaining task (see above). Idempotent. Throws
@@ -159,7 +159,7 @@ template <class T>
 join_handle<T> spawn(task<T> t) {
   if (!t.valid()) throw usage_error("corio::spawn: empty task (default-constructed or moved-from)");
   detail::scheduler& s = detail::current_scheduler("corio::spawn");
-  return join_handle<T>(s.spawn(t.release(), true));
+  return join_handle<T>(s.spawn(t.release(), &detail::result_slot_of<T>::ops));
 }
 
 /// Builds a default runtime, runs `t` on it, shuts it down, and returns `t`'s result.
@@ -248,7 +248,7 @@ T runtime::block_on(task<T> t) {
     detail::scheduler* outer;
     ~restore() { c.sched = outer; }
   } r{c, outer};
-  sched_->spawn(root.release(), false);
+  sched_->spawn(root.release(), nullptr);
   if (sched_->config().current_thread)
     sched_->run_current_thread(st->done);
   else

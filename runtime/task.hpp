@@ -29,6 +29,26 @@ class task;
 
 namespace detail {
 
+/// Where a spawned task's outcome waits for its join handle once the frame is gone
+/// (task_header.hpp): the exception, or the value (a pointer for a reference, nothing for void).
+template <class T>
+struct outcome {
+  using stored = std::conditional_t<std::is_void_v<T>, std::monostate,
+                                    std::conditional_t<std::is_reference_v<T>, std::remove_reference_t<T>*, T>>;
+  std::exception_ptr error;
+  std::optional<stored> value;
+
+  /// Returns the value or rethrows the exception (taken out, so it is released by the thread
+  /// that handles it). Call once.
+  T take() {
+    if (error) std::rethrow_exception(std::exchange(error, nullptr));
+    if constexpr (std::is_reference_v<T>)
+      return **value;
+    else if constexpr (!std::is_void_v<T>)
+      return std::move(*value);
+  }
+};
+
 struct promise_base {
   std::coroutine_handle<> continuation_;
   std::exception_ptr exception_;
@@ -82,6 +102,18 @@ struct promise final : promise_base {
     if (exception_) std::rethrow_exception(exception_);
     return std::move(*value_);
   }
+  /// Moves the finished body's outcome out (a spawned task's completion; task_header.hpp).
+  void move_outcome(outcome<T>& o) noexcept {
+    if (exception_) {
+      o.error = std::move(exception_);
+      return;
+    }
+    try {
+      o.value.emplace(std::move(*value_));
+    } catch (...) {  // T's move constructor threw: that is the outcome the handle sees
+      o.error = std::current_exception();
+    }
+  }
 };
 
 template <class T>
@@ -94,6 +126,12 @@ struct promise<T&> final : promise_base {
     if (exception_) std::rethrow_exception(exception_);
     return *value_;
   }
+  void move_outcome(outcome<T&>& o) noexcept {
+    if (exception_)
+      o.error = std::move(exception_);
+    else
+      o.value.emplace(value_);
+  }
 };
 
 template <>
@@ -103,6 +141,12 @@ struct promise<void> final : promise_base {
   void take() {
     check_not_taken();
     if (exception_) std::rethrow_exception(exception_);
+  }
+  void move_outcome(outcome<void>& o) noexcept {
+    if (exception_)
+      o.error = std::move(exception_);
+    else
+      o.value.emplace();
   }
 };
 

@@ -86,10 +86,17 @@ thread_context& this_thread() noexcept { return tls_context; }
 
 void task_header::drop_ref() noexcept {
   std::uint64_t prev = state.fetch_sub(ts::ref_one, std::memory_order_acq_rel);
-  if (ts::refs(prev) == 1) {
-    this->~task_header();
-    frame_free(this, sizeof(task_header));
+  if (ts::refs(prev) == 1) free_task_header(this, prev);
+}
+
+void free_task_header(task_header* t, std::uint64_t state) noexcept {
+  std::size_t size = sizeof(task_header);
+  if (const result_ops* r = t->result) {
+    if (state & ts::output) r->destroy(t->result_slot());
+    size = r->alloc_size;
   }
+  t->~task_header();
+  frame_free(t, size);
 }
 
 // Wakes and aborts from threads that are not workers of the task's runtime (plain threads, a
@@ -135,6 +142,7 @@ void scheduler::unregister_live() noexcept {
 void wake(task_header* t) noexcept {
   scheduler* sched = t->sched;
   bool freed = false;
+  std::uint64_t last = 0;
   from_anywhere(sched, t, [&] {
     std::uint64_t s = t->state.load(std::memory_order_acquire);
     for (;;) {
@@ -142,14 +150,12 @@ void wake(task_header* t) noexcept {
       std::uint64_t ns = (s & (ts::complete | ts::notified)) ? s - ts::ref_one : (s | ts::notified) - ts::ref_one;
       if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) {
         freed = !push && ts::refs(ns) == 0;  // a push: the owner reference keeps t alive
+        last = ns;
         return push;
       }
     }
   });
-  if (freed) {
-    t->~task_header();
-    frame_free(t, sizeof(task_header));
-  }
+  if (freed) free_task_header(t, last);
 }
 
 void abort_task(task_header* t) noexcept {
@@ -540,14 +546,16 @@ std::uint64_t scheduler::next_id(worker* w) noexcept {
   return (c << 12) | 0xfff;
 }
 
-task_header* scheduler::spawn(std::coroutine_handle<> root, bool with_handle, completion_listener* listener) {
+task_header* scheduler::spawn(std::coroutine_handle<> root, const result_ops* result, completion_listener* listener) {
+  const bool with_handle = result != nullptr;
   task_header* t;
   try {
-    t = new (frame_alloc(sizeof(task_header))) task_header;
+    t = new (frame_alloc(with_handle ? result->alloc_size : sizeof(task_header))) task_header;
   } catch (...) {
     root.destroy();
     throw;
   }
+  t->result = result;
   thread_context& c = this_thread();
   worker* w = c.current_worker && c.sched == this ? c.current_worker : nullptr;
   t->root = root;
@@ -604,22 +612,35 @@ void scheduler::notify_parked() {
 }
 
 void scheduler::complete(task_header* t, std::exception_ptr* exc) {
-  // Read before publishing `complete`: from then on a joiner on another thread may take the
-  // result and destroy the frame, which holds the exception (found by TSan).
-  const bool failed = exc && *exc;
+  // A task with a result slot: the outcome moves there and the frame goes now, before anyone
+  // can learn that the task finished (task_header.hpp).
+  bool failed;
+  if (t->result) {
+    t->result->stash(t->root, t->result_slot());
+    failed = *t->result->error(t->result_slot()) != nullptr;
+    destroy_frame(*this, std::exchange(t->root, {}), t->id);
+  } else {
+    failed = exc && *exc;  // read now: the frame holding it goes below
+  }
   std::uint64_t s = t->state.load(std::memory_order_acquire);
   std::uint64_t ns;
   for (;;) {
-    ns = (s & ~(ts::running | ts::notified)) | ts::complete;
-    if (!(s & ts::join_interest)) ns |= ts::released;
+    ns = (s & ~(ts::running | ts::notified)) | ts::complete | ts::released;
+    if (t->result && (s & ts::join_interest)) ns |= ts::output;  // for the handle
     if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
   }
   // Account first: whoever learns of the completion (a joiner, block_on) sees it counted.
   count_completed();
-  if (ns & ts::released) {  // detached: nobody will read the result
-    if (failed) report_unhandled(*exc, t->id);
-    destroy_frame(*this, std::exchange(t->root, {}), t->id);
+  if (!(ns & ts::join_interest)) {  // detached: nobody will read the outcome
+    if (t->result) {
+      std::exception_ptr* e = t->result->error(t->result_slot());
+      if (failed) report_unhandled(std::exchange(*e, nullptr), t->id);
+      t->result->destroy(t->result_slot());
+    } else if (failed) {
+      report_unhandled(*exc, t->id);
+    }
   }
+  if (t->root) destroy_frame(*this, std::exchange(t->root, {}), t->id);  // no result slot
   if (ns & ts::join_waiter) notify_join(t, failed);
   t->drop_ref();
 }

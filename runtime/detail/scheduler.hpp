@@ -165,13 +165,14 @@ class scheduler {
   ~scheduler();
 
   // --- spawning and waking ---
-  /// Takes ownership of `root` (a not-yet-started coroutine) and queues it. With a handle, the
-  /// returned header carries the handle's reference; without, the result is only for
-  /// identification and may be null. After shutdown the frame is destroyed at once and the
-  /// header comes back complete and cancelled.
-  /// A `listener` (requires with_handle) is registered in the join slot before the task can
-  /// run, and is called exactly once, even when the runtime is already shut down.
-  task_header* spawn(std::coroutine_handle<> root, bool with_handle, completion_listener* listener = nullptr);
+  /// Takes ownership of `root` (a not-yet-started coroutine) and queues it. With `result` (the
+  /// ops of the root's result type: result_slot_of<T>::ops), the task gets a result slot and a
+  /// join handle: the returned header carries the handle's reference. Without, the result is
+  /// only for identification and may be null. After shutdown the frame is destroyed at once and
+  /// the header comes back complete and cancelled.
+  /// A `listener` (requires a handle) is registered in the join slot before the task can run,
+  /// and is called exactly once, even when the runtime is already shut down.
+  task_header* spawn(std::coroutine_handle<> root, const result_ops* result, completion_listener* listener = nullptr);
   /// Queues a task that just became notified (wake/abort), or is queued by its owner (spawn,
   /// yield). `yield`: behind the others, never in the LIFO slot.
   void schedule(task_header* t, bool yield);

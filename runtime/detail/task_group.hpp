@@ -88,7 +88,7 @@ class task_group final : public cancel_hook {
       ++live_;
     }
     refs_.fetch_add(1, std::memory_order_relaxed);
-    task_header* h = s.spawn(t.release(), true, c);
+    task_header* h = s.spawn(t.release(), &result_slot_of<T>::ops, c);
     {
       std::lock_guard lock(mutex_);
       if (c->live) {

@@ -3,8 +3,11 @@
 //
 // A header is allocated by `spawn` next to (not inside) the root coroutine frame, so it can
 // outlive the frame: wakers and join handles keep the header alive with references, while the
-// frame is destroyed as soon as the task is finished with (completed and its result taken, or
-// cancelled).
+// frame is destroyed as soon as the task finishes or is cancelled. A task spawned with a join
+// handle gets a result slot in the same allocation, right after the header: at completion the
+// worker moves the result (or the exception) out of the promise into the slot and destroys the
+// frame, so the task's parameters and everything its frame owned (a channel sender taken by
+// value, a fiber's stack) are gone before anyone learns that it finished, as with Tokio.
 //
 // State word (one atomic u64):
 //   bits  0..15  flags (below)
@@ -25,18 +28,21 @@
 //   complete  - the task will never run again (finished, or cancelled and its frame destroyed).
 //   cancelled - abort() was requested; the worker destroys the frame at the next poll instead
 //               of resuming it (after the task's cancel hook, if any, allows it).
-//   join_interest - a join_handle exists. Whoever sees `complete` and no `join_interest` first
-//               destroys a finished frame (the worker at completion, or the handle when it is
-//               dropped after completion).
+//   join_interest - a join_handle exists (so the task has a result slot). A task that fails
+//               with no handle left reports its exception to the runtime's hook instead.
 //   join_waiter - `join_waiter` holds a waker (a task ref) to wake at completion.
 //   released  - the root frame has been destroyed.
+//   output    - the result slot holds the task's outcome (its value or its exception); absent
+//               on a complete task with a slot, it means the task was cancelled.
 //
 // Memory ordering: every transition is an acq_rel RMW on `state`; fields written by one party
 // before a transition (resume, join_waiter, hook) are read by another after observing it.
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
+#include <exception>
 
 namespace corio::detail {
 
@@ -69,10 +75,23 @@ inline constexpr std::uint64_t cancelled = 1u << 3;
 inline constexpr std::uint64_t join_interest = 1u << 4;
 inline constexpr std::uint64_t join_waiter = 1u << 5;
 inline constexpr std::uint64_t released = 1u << 6;
+inline constexpr std::uint64_t output = 1u << 7;
 inline constexpr std::uint64_t flag_mask = (1u << 16) - 1;
 inline constexpr std::uint64_t ref_one = 1u << 16;
 inline constexpr std::uint64_t refs(std::uint64_t s) noexcept { return s >> 16; }
 }  // namespace task_state
+
+/// How the outcome of a task of one result type leaves its frame (see above). One constant
+/// instance per type (join_handle.hpp); the header points at it.
+struct result_ops {
+  std::size_t alloc_size;   ///< header and slot together
+  std::size_t slot_offset;  ///< where the slot starts, from the header's address
+  /// Constructs the slot from the finished root's promise (moving the value or exception).
+  void (*stash)(std::coroutine_handle<> root, void* slot) noexcept;
+  /// The exception in a constructed slot (null if the task returned a value).
+  std::exception_ptr* (*error)(void* slot) noexcept;
+  void (*destroy)(void* slot) noexcept;
+};
 
 struct task_header {
   std::atomic<std::uint64_t> state{0};
@@ -84,11 +103,17 @@ struct task_header {
   /// Unique per runtime. Causally ordered: a task's id is greater than the id of the task that
   /// spawned it (a Lamport clock in the high bits, the spawning worker in the low 12 bits).
   std::uint64_t id = 0;
+  const result_ops* result = nullptr;  ///< set for a task spawned with a join handle
+
+  void* result_slot() noexcept { return reinterpret_cast<char*>(this) + result->slot_offset; }
 
   void add_ref() noexcept { state.fetch_add(task_state::ref_one, std::memory_order_relaxed); }
   /// Drops one reference; frees the header when it was the last.
   void drop_ref() noexcept;
 };
+
+/// Destroys and frees a header whose last reference is gone; `state` is its final state word.
+void free_task_header(task_header* t, std::uint64_t state) noexcept;
 
 /// Wakes `t`, consuming one reference (a waker's). Callable from any thread, including
 /// threads outside the runtime. Waking a completed task only drops the reference.

@@ -1,10 +1,13 @@
 // spawn, join_handle (await, abort, detach, is_finished), yield_now, unhandled exceptions.
 
 #include <doctest/doctest.h>
+#include <corio/sync/mpsc.hpp>
 #include <corio/sync/notify.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -151,6 +154,72 @@ TEST_SUITE("spawn") {
       co_await done.notified();
     }());
     CHECK(ran.load() == 1);
+  }
+
+  TEST_CASE("a finished task's frame goes at completion, before the handle is awaited") {
+    // Producers take their sender by value and are joined only after the receive loop: the
+    // loop ends because each sender goes with its task's frame when the task finishes, as
+    // with tokio::spawn(async move { tx.send(..) }).
+    for (bool multi : {false, true}) {
+      auto rt = multi ? test::multi() : test::single();
+      int sum = rt.block_on([]() -> task<int> {
+        auto [tx, rx] = mpsc::unbounded<int>();
+        std::vector<join_handle<int>> producers;
+        for (int p = 0; p < 3; ++p)
+          producers.push_back(spawn([](mpsc::unbounded_sender<int> out, int base) -> task<int> {
+            for (int i = 0; i < 10; ++i) out.send(base + i);
+            co_await yield_now();
+            co_return base;
+          }(tx, p * 100)));
+        { auto last = std::move(tx); }  // only the producers' senders are left
+        int total = 0;
+        while (std::optional<int> v = co_await rx.recv()) total += *v;
+        for (auto& h : producers) total += co_await h;  // the results outlive the frames
+        co_return total;
+      }());
+      CHECK(sum == 3 * 45 + 100 * 10 + 200 * 10 + 300);
+    }
+  }
+
+  TEST_CASE("parameters and locals are destroyed before a joiner resumes; the result is moved once") {
+    test::counted::reset();
+    auto rt = test::multi();
+    rt.block_on([]() -> task<void> {
+      std::atomic<bool> param_gone{false};
+      auto h = spawn([](on_destroy guard, test::counted c) -> task<test::counted> {
+        (void)guard;
+        co_await yield_now();
+        co_return c;
+      }(on_destroy{&param_gone}, test::counted(7)));
+      test::counted r = co_await h;
+      CHECK(param_gone.load());  // the parameter's destructor ran at completion
+      CHECK(r.value == 7);
+      CHECK(test::counted::alive() == 1);  // only r: the frame's copy and the slot's are gone
+    }());
+    CHECK(test::counted::alive() == 0);
+  }
+
+  TEST_CASE("an outcome nobody takes is destroyed with the handle; results of every kind come through") {
+    test::counted::reset();
+    auto rt = test::multi();
+    static int target = 0;
+    rt.block_on([]() -> task<void> {
+      {
+        auto h = spawn([]() -> task<test::counted> { co_return test::counted(1); }());
+        while (!h.is_finished()) co_await yield_now();
+        CHECK(test::counted::alive() == 1);  // in the handle's slot, the frame is gone
+      }
+      CHECK(test::counted::alive() == 0);
+      {
+        auto h = spawn(fail_with("unread"));  // dropped after it failed: discarded, not reported
+        while (!h.is_finished()) co_await yield_now();
+      }
+      int& ref = co_await spawn([]() -> task<int&> { co_return target; }());
+      CHECK(&ref == &target);
+      auto moved_only = co_await spawn([]() -> task<std::unique_ptr<int>> { co_return std::make_unique<int>(9); }());
+      CHECK(*moved_only == 9);
+      co_await spawn([]() -> task<void> { co_return; }());
+    }());
   }
 
   TEST_CASE("yield_now lets other tasks run (current_thread interleaving)") {
