@@ -51,6 +51,7 @@ namespace corio {
 class line_too_long : public std::length_error {
  public:
   line_too_long(const std::string& what, std::size_t limit) : std::length_error(what), limit_(limit) {}
+  /// The max_line_length() that was exceeded.
   std::size_t limit() const noexcept { return limit_; }
 
  private:
@@ -75,10 +76,13 @@ concept async_readable = requires(S& s, void* p, std::size_t n) {
 template <class Stream>
 class buffered_lines;
 
+/// Reads a stream through a buffer (see above). One task at a time; must not move while a call
+/// runs.
 template <class Stream>
   requires async_readable<std::remove_reference_t<Stream>>
 class buffered_reader {
  public:
+  /// Buffer size when none is given, and the default longest line (1 MiB).
   static constexpr std::size_t default_capacity = 8192;
   static constexpr std::size_t default_max_line_length = std::size_t{1} << 20;
 
@@ -92,10 +96,12 @@ class buffered_reader {
 
   /// The stream underneath. Reading from it directly skips what is buffered here.
   std::remove_reference_t<Stream>& inner() noexcept { return inner_; }
+  /// The buffer's size: the most one refill reads.
   std::size_t capacity() const noexcept { return cap_; }
   /// The bytes read from the stream and not yet handed out.
   std::span<const char> buffered() const noexcept { return {buf_.get() + pos_, end_ - pos_}; }
 
+  /// Longest line (or read_until segment) accepted, not counting the delimiter.
   std::size_t max_line_length() const noexcept { return max_line_; }
   /// Longest line (or read_until segment) accepted, not counting the delimiter;
   /// std::numeric_limits<std::size_t>::max() for no limit.

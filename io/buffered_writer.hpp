@@ -43,10 +43,13 @@ concept async_writable = requires(S& s, const void* p, std::size_t n) {
   { s.write_all(p, n) };
 };
 
+/// Gathers writes into a buffer (see above). One task at a time; must not move while a call
+/// runs; `co_await flush()` before dropping it or unflushed bytes are lost.
 template <class Stream>
   requires async_writable<std::remove_reference_t<Stream>>
 class buffered_writer {
  public:
+  /// Buffer size when none is given.
   static constexpr std::size_t default_capacity = 8192;
 
   /// A writer over `s` with a buffer of `capacity` bytes (std::invalid_argument if 0).
@@ -59,6 +62,7 @@ class buffered_writer {
 
   /// The stream underneath. Writing to it directly goes ahead of what is buffered here.
   std::remove_reference_t<Stream>& inner() noexcept { return inner_; }
+  /// The buffer's size.
   std::size_t capacity() const noexcept { return cap_; }
   /// The bytes waiting for a flush.
   std::span<const char> buffered() const noexcept { return {buf_.get(), len_}; }

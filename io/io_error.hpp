@@ -14,7 +14,9 @@ class unexpected_eof : public std::runtime_error {
  public:
   unexpected_eof(const std::string& what, std::size_t got, std::size_t wanted)
       : std::runtime_error(what), got_(got), wanted_(wanted) {}
+  /// Bytes that did arrive before the end of the stream.
   std::size_t got() const noexcept { return got_; }
+  /// Bytes that were asked for.
   std::size_t wanted() const noexcept { return wanted_; }
 
  private:

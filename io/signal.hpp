@@ -40,6 +40,8 @@
 
 namespace corio::signal {
 
+/// Counts deliveries of one signal from its creation on; recv() waits for the next one not yet
+/// received. One task at a time per listener (see above).
 class listener {
  public:
   /// Starts counting deliveries of `signo` (installing the handler if needed).
@@ -55,6 +57,7 @@ class listener {
   /// Signals delivered since creation and not yet received.
   std::uint64_t pending() const noexcept;
 
+  /// The signal it listens for.
   int signo() const noexcept { return signo_; }
 
  private:

@@ -18,6 +18,7 @@
 
 namespace corio::net {
 
+/// An IPv4, IPv6 or Unix-domain address; a plain value, freely copied and shared.
 class socket_address {
  public:
   /// An unspecified address (family AF_UNSPEC).
@@ -30,11 +31,17 @@ class socket_address {
   /// Parses "1.2.3.4:80", "[::1]:80", "unix:/path" (or "unix:@name" for the abstract
   /// namespace). Throws std::invalid_argument.
   static socket_address parse(std::string_view text);
+  /// A Unix-domain address; a leading '@' means the abstract namespace. Throws
+  /// std::invalid_argument for an empty or too long path (107 bytes at most).
   static socket_address unix_path(std::string_view path);
+  /// 0.0.0.0:port (every IPv4 interface), for binding.
   static socket_address ipv4_any(std::uint16_t port);
+  /// [::]:port (every IPv6 interface), for binding.
   static socket_address ipv6_any(std::uint16_t port);
 
+  /// AF_INET, AF_INET6, AF_UNIX, or AF_UNSPEC when default-constructed.
   int family() const noexcept { return storage_.ss_family; }
+  /// Whether it is an IPv4, IPv6 or Unix-domain address.
   bool is_ipv4() const noexcept { return family() == AF_INET; }
   bool is_ipv6() const noexcept { return family() == AF_INET6; }
   bool is_unix() const noexcept { return family() == AF_UNIX; }
@@ -43,6 +50,7 @@ class socket_address {
   /// "1.2.3.4:80", "[::1]:80", "unix:/path".
   std::string to_string() const;
 
+  /// The raw address and its length, for system calls.
   const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
   sockaddr* data() noexcept { return reinterpret_cast<sockaddr*>(&storage_); }
   socklen_t size() const noexcept { return len_; }
@@ -52,6 +60,7 @@ class socket_address {
     return &len_;
   }
 
+  /// Byte-wise equality of the raw addresses (same family, host, port or path).
   friend bool operator==(const socket_address& a, const socket_address& b) noexcept;
 
  private:

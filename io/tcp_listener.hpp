@@ -16,8 +16,10 @@ namespace corio::net {
 
 using detail::listen_options;
 
+/// A listening TCP socket. Move-only; dropping it closes the socket.
 class tcp_listener : public detail::socket_base {
  public:
+  /// A closed listener (every operation fails with EBADF).
   tcp_listener() noexcept = default;
 
   /// Binds and listens (SO_REUSEADDR by default; SO_REUSEPORT, backlog in `opts`).

@@ -21,9 +21,14 @@ namespace corio::net {
 using detail::read_half;
 using detail::write_half;
 
+/// A connected TCP socket (read, read_exact, write, write_all, shutdown, addresses: see
+/// detail/socket_base.hpp). Move-only; dropping it closes the socket. Meant for one task at a
+/// time: split() gives a read half and a write half that two tasks may use at once.
 class tcp_stream : public detail::stream_socket {
  public:
+  /// A closed stream (every operation fails with EBADF).
   tcp_stream() noexcept = default;
+  /// Adopts a connected socket descriptor.
   explicit tcp_stream(detail::fd f) noexcept : stream_socket(std::move(f)) {}
 
   /// Connects to `addr`. std::system_error (e.g. ECONNREFUSED) on failure.
@@ -33,6 +38,7 @@ class tcp_stream : public detail::stream_socket {
 
   /// TCP_NODELAY: send small writes at once instead of coalescing them (Nagle).
   void set_nodelay(bool on);
+  /// Whether TCP_NODELAY is set. std::system_error on failure.
   bool nodelay() const;
 };
 

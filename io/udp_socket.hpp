@@ -11,8 +11,11 @@
 
 namespace corio::net {
 
+/// A UDP socket (send_to, recv_from, connect, send, recv: see detail/datagram_socket.hpp).
+/// Move-only; dropping it closes the socket.
 class udp_socket : public detail::datagram_socket {
  public:
+  /// A closed socket (every operation fails with EBADF).
   udp_socket() noexcept = default;
   /// Binds to `addr` (port 0: any free port). std::system_error naming the address on failure.
   static udp_socket bind(const socket_address& addr);

@@ -7,9 +7,14 @@
 
 namespace corio::net {
 
+/// A Unix-domain datagram socket, with udp_socket's operations. Move-only; dropping it closes
+/// the socket.
 class unix_datagram : public detail::datagram_socket {
  public:
+  /// A closed socket (every operation fails with EBADF).
   unix_datagram() noexcept = default;
+  /// Binds to a Unix address. std::system_error naming the address on failure (EADDRINUSE if
+  /// the socket file exists).
   static unix_datagram bind(const socket_address& addr);
   /// An unbound socket (for sending, or for connect).
   static unix_datagram unbound();

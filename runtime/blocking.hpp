@@ -99,13 +99,16 @@ class blocking_job_of final : public blocking_result<std::invoke_result_t<F&>> {
 
 }  // namespace detail
 
-/// The owner's view of a spawn_blocking job (see above). Move-only.
+/// The owner's view of a spawn_blocking job (see above). Move-only; one task (or thread) uses a
+/// handle at a time.
 template <class T>
 class [[nodiscard]] blocking_handle {
  public:
   using value_type = T;
 
+  /// An empty handle (valid() false).
   blocking_handle() noexcept = default;
+  /// Takes over the owner's reference to job `j` (what spawn_blocking does).
   explicit blocking_handle(detail::blocking_result<T>* j) noexcept : job_(j) {}
   blocking_handle(blocking_handle&& o) noexcept : job_(std::exchange(o.job_, nullptr)) {}
   blocking_handle& operator=(blocking_handle&& o) noexcept {
@@ -115,6 +118,7 @@ class [[nodiscard]] blocking_handle {
     }
     return *this;
   }
+  /// Detaches: the job still runs; its result is dropped.
   ~blocking_handle() { detach(); }
 
   /// False for a default-constructed, moved-from, detached or already awaited handle.
@@ -144,6 +148,9 @@ class [[nodiscard]] blocking_handle {
     return job_->take();
   }
 
+  /// What `co_await handle` uses: suspends the task until the job is done (the pool thread
+  /// that ran it wakes the task), then gives the result or rethrows the job's exception
+  /// (corio::cancelled if it was aborted before it started). One task awaits a handle, once.
   struct [[nodiscard]] awaiter {
     blocking_handle& h_;
     bool registered_ = false;

@@ -10,6 +10,7 @@ namespace corio {
 /// when it could not run because its runtime shut down first.
 class cancelled : public std::runtime_error {
  public:
+  /// `what` is the message (the default names no task).
   explicit cancelled(const std::string& what = "corio: task was cancelled") : std::runtime_error(what) {}
 };
 

@@ -22,11 +22,15 @@
 
 namespace corio {
 
+/// A dynamic set of spawned tasks joined as they finish (see above). Move-only; one task at a
+/// time uses it.
 template <class T>
 class task_set {
  public:
+  /// An empty set.
   task_set() : g_(detail::task_group::create()) {}
   task_set(task_set&&) noexcept = default;
+  /// Aborts the tasks this set holds, then takes over `o`'s.
   task_set& operator=(task_set&& o) noexcept {
     if (this != &o) {
       abort_all();
@@ -36,6 +40,8 @@ class task_set {
     }
     return *this;
   }
+  /// Aborts every task still in the set; it cannot wait for them to unwind (co_await
+  /// shutdown() first if they borrow from the owner).
   ~task_set() { abort_all(); }
 
   /// Spawns `t` on the current runtime into the set.
@@ -75,6 +81,7 @@ class task_set {
 
   /// Tasks spawned and not yet returned by join_next.
   std::size_t size() const noexcept { return size_; }
+  /// True if size() is 0.
   bool empty() const noexcept { return size_ == 0; }
 
  private:

@@ -30,6 +30,7 @@
 
 namespace corio {
 
+/// The clock of every corio deadline.
 using clock = std::chrono::steady_clock;
 
 /// The runtime's clock (the paused clock where time is paused); steady_clock outside a runtime.
@@ -50,11 +51,14 @@ std::string describe(clock::duration d);
 /// Awaitable that completes at a deadline. Move only before it is awaited.
 class [[nodiscard]] sleep_awaitable : detail::timer_node {
  public:
+  /// Completes at `deadline`. Must be awaited in a task on a runtime (else corio::usage_error);
+  /// the timer lives in the worker that armed it, and aborting the task disarms it.
   explicit sleep_awaitable(clock::time_point deadline) noexcept : deadline_(deadline) {}
   sleep_awaitable(sleep_awaitable&& o) noexcept : deadline_(o.deadline_) {}
   sleep_awaitable& operator=(sleep_awaitable&&) = delete;
   ~sleep_awaitable();
 
+  /// When it completes.
   clock::time_point deadline() const noexcept { return deadline_; }
 
   bool await_ready();
@@ -88,14 +92,18 @@ enum class missed_tick_behavior {
 /// next tick and returns the instant it was scheduled for.
 class interval {
  public:
+  /// Ticks every `period` from now. Throws std::invalid_argument if period is not positive.
   explicit interval(clock::duration period, missed_tick_behavior b = missed_tick_behavior::burst)
       : interval(now(), period, b) {}
   /// Throws std::invalid_argument if period is not positive.
   interval(clock::time_point start, clock::duration period, missed_tick_behavior b = missed_tick_behavior::burst);
 
+  /// Completes at the next tick and returns the instant it was scheduled for. One task at a
+  /// time: an interval is a plain object, not synchronised.
   task<clock::time_point> tick();
   /// The next tick is one period from now.
   void reset() { next_ = detail::saturating_deadline(now(), period_); }
+  /// The period and the missed-tick behaviour it was made with.
   clock::duration period() const noexcept { return period_; }
   missed_tick_behavior behavior() const noexcept { return behavior_; }
 

@@ -29,6 +29,7 @@ class barrier;
 class barrier_wait_result {
  public:
   explicit barrier_wait_result(bool leader) noexcept : leader_(leader) {}
+  /// True for exactly one task of each round: the one whose arrival completed it.
   bool is_leader() const noexcept { return leader_; }
 
  private:
@@ -63,6 +64,8 @@ class [[nodiscard]] barrier_wait_awaitable {
   waiter node_;
 };
 
+/// A reusable barrier for a fixed number of tasks (see above). Any number of tasks and plain
+/// threads may wait on one barrier at once.
 class barrier {
  public:
   /// A barrier for `n` participants. Throws std::invalid_argument for 0.
@@ -74,6 +77,7 @@ class barrier {
   barrier_wait_awaitable wait() noexcept { return barrier_wait_awaitable(this); }
   /// wait() for plain threads. Throws usage_error on a worker thread.
   barrier_wait_result blocking_wait();
+  /// The number of arrivals that complete a round.
   std::size_t size() const noexcept { return n_; }
 
  private:

@@ -49,6 +49,7 @@ class lagged : public std::runtime_error {
       : std::runtime_error("corio::broadcast: the receiver lagged behind and missed " + std::to_string(missed) +
                            " message(s)"),
         missed_(missed) {}
+  /// How many messages this receiver lost.
   std::uint64_t missed() const noexcept { return missed_; }
 
  private:
@@ -288,7 +289,8 @@ class [[nodiscard]] recv_awaitable {
   detail::waiter node_;
 };
 
-/// Receives every message sent after it was created. Move-only.
+/// Receives every message sent after it was created. Move-only. One receiver object belongs
+/// to one task at a time (it holds its read position); give each task its own subscribe().
 template <class T>
 class receiver {
  public:
@@ -343,6 +345,7 @@ class receiver {
   }
   /// Messages sent that this receiver has not read yet (including any it has lagged behind on).
   std::size_t size() const { return checked("size")->pending(next_); }
+  /// False for a moved-from receiver.
   bool valid() const noexcept { return c_ != nullptr; }
 
  private:
@@ -382,6 +385,7 @@ class sender {
     std::swap(c_, o.c_);
     return *this;
   }
+  /// The last sender going away ends every receiver's recv() once it has read what is kept.
   ~sender() {
     if (c_) {
       c_->drop_sender();
@@ -409,7 +413,9 @@ class sender {
     c->add_ref();
     return receiver<T>(c, c->subscribe());
   }
+  /// How many receivers exist now (a snapshot).
   std::size_t receiver_count() const { return checked("receiver_count")->receiver_count(); }
+  /// False for a moved-from sender.
   bool valid() const noexcept { return c_ != nullptr; }
 
  private:

@@ -58,6 +58,8 @@ class [[nodiscard]] cancelled_awaitable {
   waiter node_;
 };
 
+/// A cancellation signal shared by its copies (see above). Every member is safe to call from
+/// any task or thread at once.
 class cancellation_token {
  public:
   /// A new, independent token (not cancelled).
@@ -69,6 +71,8 @@ class cancellation_token {
   cancellation_token child_token() const;
   /// Cancels this token and its children. Idempotent; any thread.
   void cancel() const noexcept;
+  /// True once cancel() was called on this token or an ancestor (or its stop_token source
+  /// requested a stop).
   bool is_cancelled() const noexcept;
   /// Awaitable that completes once the token is cancelled (at once if it is).
   cancelled_awaitable cancelled() const noexcept { return cancelled_awaitable(s_); }
@@ -77,6 +81,7 @@ class cancellation_token {
   /// A std::stop_token whose stop is requested when this token is cancelled.
   std::stop_token stop_token() const;
 
+  /// True if both are copies of the same token.
   friend bool operator==(const cancellation_token& a, const cancellation_token& b) noexcept { return a.s_ == b.s_; }
 
  private:

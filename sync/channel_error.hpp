@@ -51,10 +51,13 @@ class [[nodiscard]] try_send_result {
   try_send_result() noexcept : status_(send_status::sent) {}
   try_send_result(send_status s, T value) : status_(s), value_(std::move(value)) {}
 
+  /// Sent, or why not.
   send_status status() const noexcept { return status_; }
   /// True if the value was sent.
   explicit operator bool() const noexcept { return status_ == send_status::sent; }
+  /// True if a bounded channel had no room (the value is handed back).
   bool is_full() const noexcept { return status_ == send_status::full; }
+  /// True if the channel is closed (the value is handed back).
   bool is_closed() const noexcept { return status_ == send_status::closed; }
 
   /// The value that was not sent. Throws corio::usage_error if it was sent.
@@ -83,15 +86,20 @@ class [[nodiscard]] try_recv_result {
   explicit try_recv_result(recv_status s) noexcept : status_(s) {}
   explicit try_recv_result(T value) : status_(recv_status::received), value_(std::move(value)) {}
 
+  /// Received, or why nothing was.
   recv_status status() const noexcept { return status_; }
   explicit operator bool() const noexcept { return value_.has_value(); }
+  /// True if a value was received.
   bool has_value() const noexcept { return value_.has_value(); }
+  /// True if nothing was there but more may come.
   bool is_empty() const noexcept { return status_ == recv_status::empty; }
+  /// True if nothing was there and nothing ever will be.
   bool is_closed() const noexcept { return status_ == recv_status::closed; }
 
   /// The value; throws corio::channel_closed or corio::usage_error (empty) if there is none.
   T& value() & { return checked(); }
   T&& value() && { return std::move(checked()); }
+  /// The value, unchecked (as std::optional): only after checking that there is one.
   T& operator*() & noexcept { return *value_; }
   T&& operator*() && noexcept { return std::move(*value_); }
   T* operator->() noexcept { return &*value_; }

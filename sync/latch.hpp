@@ -17,8 +17,11 @@
 
 namespace corio {
 
+/// A single-use countdown (see above). Any number of tasks and threads may count down and
+/// wait at once.
 class latch {
  public:
+  /// A latch that opens after `count` count-downs (at once for 0).
   explicit latch(std::size_t count) noexcept : c_(count) {}
   latch(const latch&) = delete;
   latch& operator=(const latch&) = delete;

@@ -242,7 +242,8 @@ class [[nodiscard]] recv_awaitable {
   node node_;
 };
 
-/// The sending half of a bounded channel. Copyable: every copy is a sender.
+/// The sending half of a bounded channel. Copyable: every copy is a sender. Copies (and one
+/// sender) may be used from any number of tasks and threads at once.
 template <class T>
 class sender {
   using chan_type = detail::chan<T>;
@@ -256,6 +257,8 @@ class sender {
     std::swap(c_, o.c_);
     return *this;
   }
+  /// The last sender (and permit) going away lets the receiver drain the queue and then see
+  /// the end (recv() returns an empty optional).
   ~sender() {
     if (c_) c_->drop_sender();
   }
@@ -321,6 +324,7 @@ class sender {
   }
   /// False for a moved-from sender.
   bool valid() const noexcept { return c_ != nullptr; }
+  /// True if both send into the same channel.
   bool same_channel(const sender& o) const noexcept { return c_ == o.c_; }
 
  private:
@@ -330,7 +334,8 @@ class sender {
   chan_type* c_;
 };
 
-/// The sending half of an unbounded channel. Copyable. send() never waits.
+/// The sending half of an unbounded channel. Copyable. send() never waits. Safe to use from
+/// any number of tasks and threads at once.
 template <class T>
 class unbounded_sender {
   using chan_type = detail::chan<T>;
@@ -344,6 +349,7 @@ class unbounded_sender {
     std::swap(c_, o.c_);
     return *this;
   }
+  /// As ~sender(): the last one going away ends the stream once the queue is drained.
   ~unbounded_sender() {
     if (c_) c_->drop_sender();
   }
@@ -361,11 +367,14 @@ class unbounded_sender {
     if (s == send_status::sent) return {};
     return try_send_result<T>(s, std::move(v));
   }
+  /// True once the receiver is gone or closed the channel (sends would fail).
   bool is_closed() const {
     detail::check_handle(c_, "corio::mpsc::unbounded_sender::is_closed");
     return c_->is_closed();
   }
+  /// False for a moved-from sender.
   bool valid() const noexcept { return c_ != nullptr; }
+  /// True if both send into the same channel.
   bool same_channel(const unbounded_sender& o) const noexcept { return c_ == o.c_; }
 
  private:
@@ -375,7 +384,9 @@ class unbounded_sender {
   chan_type* c_;
 };
 
-/// The receiving half (of a bounded or unbounded channel). Move-only.
+/// The receiving half (of a bounded or unbounded channel). Move-only. Meant for one consumer;
+/// receiving from several tasks at once is safe (each message goes to one of them, in the
+/// order they started waiting).
 template <class T>
 class receiver {
   using chan_type = detail::chan<T>;
@@ -426,11 +437,14 @@ class receiver {
     detail::check_handle(c_, "corio::mpsc::receiver::size");
     return c_->size();
   }
+  /// True if no message is queued now.
   bool empty() const { return size() == 0; }
+  /// True once close() was called or every sender is gone (queued messages may remain).
   bool is_closed() const {
     detail::check_handle(c_, "corio::mpsc::receiver::is_closed");
     return c_->is_closed();
   }
+  /// False for a moved-from receiver.
   bool valid() const noexcept { return c_ != nullptr; }
 
  private:

@@ -58,6 +58,7 @@ class [[nodiscard]] mutex_guard {
   mutex_guard& operator=(const mutex_guard&) = delete;
   ~mutex_guard() { unlock(); }
 
+  /// The protected value (only while the guard owns the lock).
   T& operator*() const noexcept { return m_->value_; }
   T* operator->() const noexcept { return &m_->value_; }
   /// False once unlocked or moved from.
@@ -119,6 +120,8 @@ class [[nodiscard]] mutex_lock_awaitable {
   waiter node_;
 };
 
+/// An async mutex owning its T (see above). Any task on any worker, and plain threads through
+/// blocking_lock, may use one mutex at once.
 template <class T>
 class mutex {
  public:

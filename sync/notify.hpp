@@ -27,6 +27,8 @@ namespace corio {
 
 class notify;
 
+/// Returned by notify::notified(). Remembers the notify_all() generation it was created in
+/// (see above). Movable until awaited.
 class [[nodiscard]] notified_awaitable {
  public:
   notified_awaitable(notified_awaitable&& o) noexcept : n_(o.n_), generation_(o.generation_) {}
@@ -50,8 +52,11 @@ class [[nodiscard]] notified_awaitable {
   std::atomic<state> state_{state::idle};  // written under the notify's mutex, except by its own task
 };
 
+/// Wakes waiting tasks without passing data (see above). notify_one/notify_all may be called
+/// from any thread; any number of tasks may wait at once.
 class notify {
  public:
+  /// No permit stored, nobody waiting.
   notify() = default;
   notify(const notify&) = delete;
   notify& operator=(const notify&) = delete;

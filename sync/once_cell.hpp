@@ -27,6 +27,8 @@
 
 namespace corio {
 
+/// A value initialised once, on first use (see above). Any number of tasks may call
+/// get_or_init() at once; get() and set() may be called from any thread.
 template <class T>
 class once_cell {
  public:
@@ -40,6 +42,7 @@ class once_cell {
   /// The value if initialised, else null. Never waits.
   T* get() noexcept { return core_.ready() ? &*value_ : nullptr; }
   const T* get() const noexcept { return core_.ready() ? &*value_ : nullptr; }
+  /// True once a value is stored.
   bool initialized() const noexcept { return core_.ready(); }
 
   /// Stores `v` if the cell is empty and nobody is initialising it; returns false (and

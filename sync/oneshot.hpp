@@ -214,6 +214,7 @@ class sender {
     if (!s_) throw usage_error("corio::oneshot::sender::closed: the sender was already used (or moved from)");
     return closed_awaitable<T>(s_);
   }
+  /// False once used (sent) or moved from.
   bool valid() const noexcept { return s_ != nullptr; }
 
  private:
@@ -246,6 +247,8 @@ class receiver {
   /// Closes the channel and destroys a value that was sent but not received.
   ~receiver() { reset(); }
 
+  /// Awaiting the receiver gives the value (see recv_awaitable); one task at a time, else
+  /// usage_error.
   recv_awaitable<T> operator co_await() & { return recv_awaitable<T>(checked("co_await")); }
   recv_awaitable<T> operator co_await() && { return recv_awaitable<T>(checked("co_await")); }
 
@@ -282,6 +285,7 @@ class receiver {
   /// Refuses the value from now on (a later send fails and hands it back); a value already
   /// sent can still be received.
   void close() { checked("close")->close_receiver(); }
+  /// False once moved from.
   bool valid() const noexcept { return s_ != nullptr; }
 
  private:

@@ -129,6 +129,8 @@ class [[nodiscard]] rw_acquire_awaitable {
 
 }  // namespace detail
 
+/// An async reader-writer lock owning its T (see above). Any task on any worker, and plain
+/// threads through blocking_read/blocking_write, may use one lock at once.
 template <class T>
 class rw_lock {
  public:
@@ -165,6 +167,7 @@ class rw_lock {
 
   /// Snapshots, for diagnostics.
   std::size_t reader_count() noexcept { return core_.readers(); }
+  /// True while a writer holds the lock.
   bool is_write_locked() noexcept { return core_.write_locked(); }
 
   /// Direct access without locking, for when nobody else can reach the lock.

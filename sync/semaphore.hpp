@@ -108,6 +108,8 @@ class [[nodiscard]] semaphore_acquire_awaitable {
   waiter node_;
 };
 
+/// A counting semaphore handing out RAII permits (see above). Any task or thread may acquire
+/// (plain threads through blocking_acquire) and release at once.
 class semaphore {
  public:
   /// Starts with `permits` permits.
@@ -135,6 +137,7 @@ class semaphore {
   /// Wakes every waiter with semaphore_closed, and makes every later acquire throw it.
   /// Permits already held are unaffected and may still be released.
   void close() noexcept;
+  /// True once close() was called.
   bool is_closed() noexcept;
 
  private:

@@ -38,6 +38,8 @@ std::uint32_t unsync_thread_token() noexcept;
                                         const char* holder_file, std::uint32_t holder_line, std::uint32_t holder_thread);
 }  // namespace detail
 
+/// A non-thread-safe T shared by tasks, with a run-time check that no two threads use it at
+/// once (see above). borrow() may be called from any thread; it never waits.
 template <class T>
 class unsync {
  public:
@@ -62,6 +64,7 @@ class unsync {
     unsync* owner_;
   };
 
+  /// Constructs the T from `args`.
   template <class... Args>
   explicit unsync(Args&&... args) : value_(std::forward<Args>(args)...) {}
   unsync(const unsync&) = delete;

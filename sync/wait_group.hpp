@@ -18,8 +18,11 @@
 
 namespace corio {
 
+/// A counter of outstanding jobs that tasks can wait on (see above). add/done/wait may be
+/// called from any number of tasks and threads at once.
 class wait_group {
  public:
+  /// A group with no jobs outstanding.
   wait_group() noexcept : c_(0) {}
   wait_group(const wait_group&) = delete;
   wait_group& operator=(const wait_group&) = delete;

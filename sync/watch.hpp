@@ -124,6 +124,7 @@ inline constexpr const char* closed_changed = "corio::watch::receiver::changed: 
 template <class T>
 class ref {
  public:
+  /// The value, valid while this ref lives.
   const T& operator*() const noexcept { return *v_; }
   const T* operator->() const noexcept { return v_; }
   /// True if this value was new to the receiver that borrowed it (borrow_and_update only).
@@ -173,6 +174,9 @@ class [[nodiscard]] changed_awaitable {
   detail::waiter node_;
 };
 
+/// Observes the value. Copyable (a copy starts with the same seen version). One receiver
+/// object belongs to one task at a time (it records what it has seen); give each task its own
+/// copy.
 template <class T>
 class receiver {
  public:
@@ -240,6 +244,7 @@ class receiver {
     std::lock_guard g(s->lock);
     return !s->sender_alive;
   }
+  /// False for a moved-from receiver.
   bool valid() const noexcept { return s_ != nullptr; }
 
  private:
@@ -256,6 +261,8 @@ class receiver {
   std::uint64_t seen_;
 };
 
+/// Replaces the value and wakes the receivers. Move-only; its send functions may be called
+/// from any thread. Dropping it closes the channel (see ~sender).
 template <class T>
 class sender {
  public:
@@ -322,9 +329,11 @@ class sender {
     s->add_ref();
     return receiver<T>(s, s->version.load(std::memory_order_acquire));
   }
+  /// How many receivers exist now (a snapshot).
   std::size_t receiver_count() const { return checked("receiver_count")->receivers.load(std::memory_order_acquire); }
   /// True when no receiver exists.
   bool is_closed() const { return receiver_count() == 0; }
+  /// False for a moved-from sender.
   bool valid() const noexcept { return s_ != nullptr; }
 
  private:

@@ -59,12 +59,17 @@ struct advance_cursor {
 
 namespace corio::fs {
 
+/// An open file (see above). Move-only; dropping it closes the descriptor. read_at/write_at
+/// may be used by several tasks at once; cursor operations by one at a time.
 class file {
  public:
+  /// Awaitables returned by the operations: a byte count, a count that also moves the cursor,
+  /// nothing (fsync).
   using op = detail::fd_op<detail::to_size>;
   using cursor_op = detail::fd_op<detail::advance_cursor>;
   using sync_op = detail::fd_op<detail::to_void>;
 
+  /// A closed file (every operation fails with EBADF).
   file() noexcept = default;
   /// Adopts an open descriptor (closed when the file is dropped); `name` names it in error
   /// messages. The cursor starts at the descriptor's current position.
@@ -142,7 +147,9 @@ class file {
   /// closed (is_open() false) from the call on, even if this throws or the task is aborted.
   task<void> close();
 
+  /// False once closed or moved from.
   bool is_open() const noexcept { return fd_.valid(); }
+  /// The descriptor (-1 when closed); still owned by the file.
   int native_handle() const noexcept { return fd_.get(); }
   /// The path it was opened with (or the name given to the adopting constructor).
   const std::string& path() const noexcept { return path_; }

@@ -21,11 +21,13 @@ struct statx;
 
 namespace corio::fs {
 
+/// What kind of file a path names (from the statx mode bits).
 enum class file_kind { regular, directory, symlink, fifo, socket, block_device, char_device, unknown };
 
 /// "regular", "directory", ...
 const char* to_string(file_kind kind) noexcept;
 
+/// What statx(2) reports about a file; a plain value.
 struct file_metadata {
   using time_point = std::chrono::system_clock::time_point;
 
@@ -36,12 +38,16 @@ struct file_metadata {
   time_point accessed{};                ///< atime
   time_point status_changed{};          ///< ctime (contents, owner, permissions, links)
   std::optional<time_point> created{};  ///< birth time, where the file system records it
+  /// Inode number.
   std::uint64_t inode = 0;
   std::uint64_t links = 0;   ///< hard links
   std::uint64_t blocks = 0;  ///< 512-byte blocks allocated
+  /// Preferred I/O block size in bytes (st_blksize).
   std::uint32_t block_size = 0;
+  /// Owner and group ids.
   std::uint32_t uid = 0, gid = 0;
 
+  /// Shorthands for the kind.
   bool is_file() const noexcept { return kind == file_kind::regular; }
   bool is_directory() const noexcept { return kind == file_kind::directory; }
   bool is_symlink() const noexcept { return kind == file_kind::symlink; }

@@ -17,8 +17,10 @@
 
 namespace corio::fs {
 
+/// How file::open opens a file (see above); a plain value. Every option starts off, mode 0666.
 class open_options {
  public:
+  /// Each sets one option (see above) and returns *this, for chaining.
   open_options& read(bool on = true) noexcept { return set(read_, on); }
   open_options& write(bool on = true) noexcept { return set(write_, on); }
   open_options& append(bool on = true) noexcept { return set(append_, on); }
@@ -37,6 +39,7 @@ class open_options {
     return *this;
   }
 
+  /// Read back: read access, write access (write or append), append, creation mode.
   bool reads() const noexcept { return read_; }
   bool writes() const noexcept { return write_ || append_; }
   bool appends() const noexcept { return append_; }

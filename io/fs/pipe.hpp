@@ -29,14 +29,18 @@ namespace corio::fs {
 /// The read end of a pipe (or any readable descriptor adopted with the constructor).
 class pipe_reader : public detail::fd_reader<pipe_reader> {
  public:
+  /// A closed end (every operation fails with EBADF).
   pipe_reader() noexcept = default;
   /// Adopts `f`; it is closed when the reader is dropped.
   explicit pipe_reader(detail::fd f) noexcept : fd_(std::move(f)) {}
 
+  /// The descriptor (-1 when closed); still owned by the reader.
   int native_handle() const noexcept { return fd_.get(); }
+  /// False once closed or moved from.
   bool is_open() const noexcept { return fd_.valid(); }
   /// Closes the read end now (writers then get EPIPE).
   void close() noexcept { fd_.reset(); }
+  /// The name used in error messages.
   std::string_view stream_name() const noexcept { return "pipe"; }
 
  private:
@@ -46,14 +50,18 @@ class pipe_reader : public detail::fd_reader<pipe_reader> {
 /// The write end of a pipe (or any writable descriptor adopted with the constructor).
 class pipe_writer : public detail::fd_writer<pipe_writer> {
  public:
+  /// A closed end (every operation fails with EBADF).
   pipe_writer() noexcept = default;
   /// Adopts `f`; it is closed when the writer is dropped. Ignores SIGPIPE (see above).
   explicit pipe_writer(detail::fd f) noexcept : fd_(std::move(f)) { detail::ignore_sigpipe(); }
 
+  /// The descriptor (-1 when closed); still owned by the writer.
   int native_handle() const noexcept { return fd_.get(); }
+  /// False once closed or moved from.
   bool is_open() const noexcept { return fd_.valid(); }
   /// Closes the write end now (the reader sees the end of the stream once all writers are gone).
   void close() noexcept { fd_.reset(); }
+  /// The name used in error messages.
   std::string_view stream_name() const noexcept { return "pipe"; }
 
  private:

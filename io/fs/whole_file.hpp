@@ -28,6 +28,7 @@ task<std::vector<std::byte>> read_bytes(std::string path);
 /// Replaces the contents of `path` with `data`, creating the file (mode 0666 less the umask)
 /// if needed.
 task<void> write(std::string path, std::string_view data);
+/// The same for raw bytes.
 task<void> write(std::string path, std::span<const std::byte> data);
 
 }  // namespace corio::fs

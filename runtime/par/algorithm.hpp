@@ -130,6 +130,7 @@ template <std::random_access_iterator It, class F>
 void for_each(It first, It last, F f) {
   detail::for_each_index(static_cast<std::size_t>(last - first), [&](std::size_t i) { f(detail::at(first, i)); });
 }
+/// The same over a whole range.
 template <indexable_range R, class F>
 void for_each(R&& r, F f) {
   par::for_each(std::ranges::begin(r), std::ranges::begin(r) + std::ranges::distance(r), std::move(f));
@@ -185,15 +186,18 @@ std::ranges::borrowed_iterator_t<R> find_any(R&& r, Pred pred) {
   return first + static_cast<std::ranges::range_difference_t<R>>(i == detail::npos ? n : i);
 }
 
+/// True if some element satisfies `pred` (stops early once one does).
 template <indexable_range R, class Pred>
 bool any_of(R&& r, Pred pred) {
   return detail::find_index(std::ranges::begin(r), static_cast<std::size_t>(std::ranges::distance(r)), pred) !=
          detail::npos;
 }
+/// True if no element satisfies `pred`.
 template <indexable_range R, class Pred>
 bool none_of(R&& r, Pred pred) {
   return !par::any_of(r, std::move(pred));
 }
+/// True if every element satisfies `pred` (stops early at a counterexample).
 template <indexable_range R, class Pred>
 bool all_of(R&& r, Pred pred) {
   return !par::any_of(r, [&](auto&& x) { return !pred(std::forward<decltype(x)>(x)); });

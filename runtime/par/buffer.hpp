@@ -32,6 +32,8 @@ inline constexpr std::size_t prefault_min_bytes = std::size_t{1} << 16;
 struct buffer_access;
 }  // namespace detail
 
+/// A fixed-size, move-only array of T (see above). Like std::vector, not synchronised: parallel
+/// writers must touch different elements.
 template <class T>
 class buffer {
  public:
@@ -40,6 +42,7 @@ class buffer {
   using iterator = T*;
   using const_iterator = const T*;
 
+  /// An empty buffer.
   buffer() noexcept = default;
   /// n value-initialised elements.
   explicit buffer(std::size_t n) : buffer(uninitialized(n)) {
@@ -59,6 +62,7 @@ class buffer {
   }
   ~buffer() { release(); }
 
+  /// The elements, their count, and the usual access (no bounds checks).
   T* data() noexcept { return data_; }
   const T* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }

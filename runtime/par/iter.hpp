@@ -142,6 +142,9 @@ struct buffer_access {
 
 }  // namespace detail
 
+/// A lazy parallel pipeline: a source and the stages applied to its items (see above). Made by
+/// iter/iter_mut/range/chunks; a cheap value that borrows its source. Each terminal runs it once,
+/// blocking the calling thread until done (use par::run from a task).
 template <class Source, class Stage = detail::identity_stage>
 class pipeline {
  public:
@@ -151,14 +154,17 @@ class pipeline {
   /// True while the pipeline has no filter: item i comes from source item i.
   static constexpr bool indexed = Stage::indexed;
 
+  /// A pipeline over `src` with `stage` (use the source functions below instead).
   pipeline(Source src, Stage stage) : src_(std::move(src)), stage_(std::move(stage)) {}
 
   // --- stages ---
 
+  /// A pipeline whose items are f(item): lazy, f runs in the terminal, concurrently.
   template <class F>
   pipeline<Source, detail::map_stage<Stage, F>> map(F f) const {
     return {src_, {stage_, std::move(f)}};
   }
+  /// A pipeline of the items for which p(item) is true (no longer indexed: no size()).
   template <class P>
   pipeline<Source, detail::filter_stage<Stage, P>> filter(P p) const {
     return {src_, {stage_, std::move(p)}};
@@ -265,10 +271,12 @@ class pipeline {
     } fo{*this, p, ctl};
     return detail::fold_range(fo, src_.size(), ctl);
   }
+  /// True if some item satisfies p. Stops early.
   template <class P>
   bool any(P p) const {
     return filter(std::move(p)).find_any([](const auto&) { return true; }).has_value();
   }
+  /// True if every item satisfies p. Stops early at a counterexample.
   template <class P>
   bool all(P p) const {
     return !any([p = std::move(p)](const auto& x) { return !std::invoke(p, x); });

@@ -62,6 +62,8 @@ join_result_t<A, B> join_on(worker& w, A& a, B& b) {
 
 }  // namespace detail
 
+/// Runs a() and b(), potentially in parallel, and returns both results (see above). Blocks the
+/// caller until both are done; rethrows a's exception, else b's.
 template <class A, class B>
 detail::join_result_t<A, B> join(A&& a, B&& b) {
   if (detail::worker* w = detail::current_worker) [[likely]]

@@ -28,6 +28,8 @@
 
 namespace corio::par {
 
+/// A work-stealing pool of threads for par:: work (see above). Its members may be called from
+/// any thread; par:: calls inside install() use this pool.
 class pool {
  public:
   /// Starts `threads` workers (0: one per core). Throws std::system_error if the kernel
@@ -39,6 +41,7 @@ class pool {
   pool(const pool&) = delete;
   pool& operator=(const pool&) = delete;
 
+  /// The number of worker threads.
   unsigned num_threads() const noexcept { return core_->size(); }
 
   /// Runs `f` on one of this pool's workers and returns its result (or rethrows its
@@ -49,6 +52,7 @@ class pool {
     return detail::run_in(*core_, f);
   }
 
+  /// The pool's internals (what par::run(pool, f) queues on).
   detail::pool_core& core() noexcept { return *core_; }
 
  private:

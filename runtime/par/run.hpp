@@ -31,11 +31,15 @@
 
 namespace corio::par {
 
+/// Returned by par::run(f): `co_await` it in a task for f's result (see above). Not movable:
+/// await it where it was made. The task resumes on a runtime worker, woken by the pool thread
+/// that ran f.
 template <class F>
 class [[nodiscard]] run_operation final : corio::detail::cancel_hook {
  public:
   using result_type = std::invoke_result_t<F&>;
 
+  /// Queues nothing yet: f goes to `pool` when awaited.
   run_operation(detail::pool_core& pool, F f) : pool_(pool), f_(std::move(f)) {}
   run_operation(const run_operation&) = delete;
   run_operation& operator=(const run_operation&) = delete;

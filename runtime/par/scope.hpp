@@ -43,6 +43,8 @@ struct scope_job : job {
 
 }  // namespace detail
 
+/// What a scope body receives: spawn() queues jobs that finish before scope() returns. May be
+/// used from any thread while the scope is open (see above); not copyable.
 class scope_handle {
  public:
   scope_handle(const scope_handle&) = delete;

@@ -55,20 +55,25 @@ void sort_dispatch(T* a, std::size_t n, Comp comp) {
 
 }  // namespace detail
 
+/// Sorts [first, last) with `comp` (see above for the algorithm). Not stable. Blocks the calling
+/// thread until done (from a task: co_await par::run).
 template <std::contiguous_iterator It, class Comp = std::ranges::less>
 void sort(It first, It last, Comp comp = {}) {
   detail::sort_dispatch<false>(std::to_address(first), static_cast<std::size_t>(last - first), std::move(comp));
 }
+/// Sorts a whole contiguous range.
 template <std::ranges::contiguous_range R, class Comp = std::ranges::less>
   requires std::ranges::sized_range<R>
 void sort(R&& r, Comp comp = {}) {
   detail::sort_dispatch<false>(std::ranges::data(r), std::ranges::size(r), std::move(comp));
 }
 
+/// As sort, keeping the order of equal elements.
 template <std::contiguous_iterator It, class Comp = std::ranges::less>
 void stable_sort(It first, It last, Comp comp = {}) {
   detail::sort_dispatch<true>(std::to_address(first), static_cast<std::size_t>(last - first), std::move(comp));
 }
+/// Stable-sorts a whole contiguous range.
 template <std::ranges::contiguous_range R, class Comp = std::ranges::less>
   requires std::ranges::sized_range<R>
 void stable_sort(R&& r, Comp comp = {}) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Smoke tests of the network examples on loopback: starts a server on a free port (the server
-prints the address it listens on), talks to it, checks the answers, stops it.
+"""Smoke tests of the examples. The network ones run on loopback: starts a server on a free
+port (the server prints the address it listens on), talks to it, checks the answers, stops it.
+The others run to completion and must print exactly the expected lines.
 
-Usage: smoke.py <examples-build-dir> echo|http|chat
+Usage: smoke.py <examples-build-dir> echo|http|chat|config_reload|par_from_async
 Every wait is for an event (a line, an answer, end of stream) with a generous bound."""
 
 import os
@@ -125,5 +126,36 @@ def chat(d):
         server.kill()
 
 
+def run_exact(d, name, want):
+    """Runs an example to completion; its stdout must be `want` line for line."""
+    r = subprocess.run([os.path.join(d, name)], capture_output=True, text=True, timeout=BOUND)
+    print(r.stdout, end="")
+    expect(r.returncode == 0, f"{name} exited with {r.returncode}; stderr: {r.stderr!r}")
+    got = r.stdout.splitlines()
+    expect(got == want, f"{name}: unexpected output\n got: {got}\nwant: {want}")
+    print(f"{name}: output as expected")
+
+
+def config_reload(d):
+    events = "settings v2 loaded, settings v3 loaded, settings v4 loaded, shutting down"
+    run_exact(d, "config_reload", [
+        *(f"reloader: v{v} published to 3 subscribers" for v in (2, 3, 4)),
+        *(f"subscriber {i}: {events}" for i in range(3)),
+        *(f"worker {i}: stopped with v4 (8 threads)" for i in range(2)),
+        "idle receiver: has_changed true, sees v4",
+        "lagged: missed 3, then 3 4",
+    ])
+
+
+def par_from_async(d):
+    n = 1_000_000
+    run_exact(d, "par_from_async", [
+        f"par::run + par::join: sum of squares of 1..{n} = {n * (n + 1) * (2 * n + 1) // 6}",
+        "timer: kept ticking on the async worker while the pool worked",
+        "par::scope: last digits 0..9 counted " + " ".join([str(n // 10)] * 10),
+    ])
+
+
 if __name__ == "__main__":
-    {"echo": echo, "http": http, "chat": chat}[sys.argv[2]](sys.argv[1])
+    {"echo": echo, "http": http, "chat": chat, "config_reload": config_reload,
+     "par_from_async": par_from_async}[sys.argv[2]](sys.argv[1])
