@@ -67,6 +67,7 @@
 #include <concepts>
 #include <cstddef>
 #include <functional>
+#include <source_location>
 #include <type_traits>
 #include <utility>
 
@@ -104,21 +105,23 @@ using fiber_result_t = std::invoke_result_t<std::decay_t<F>>;
 /// corio::usage_error outside any runtime, std::invalid_argument for a bad stack size.
 template <class F>
   requires std::invocable<std::decay_t<F>> && (!std::is_rvalue_reference_v<fiber_result_t<F>>)
-join_handle<fiber_result_t<F>> spawn_fiber(F&& f, fiber_options opts = {}) {
+join_handle<fiber_result_t<F>> spawn_fiber(F&& f, fiber_options opts = {},
+                                           std::source_location where = std::source_location::current()) {
   using R = fiber_result_t<F>;
   const std::size_t stack = detail::checked_stack_size(opts.stack_size);
   detail::scheduler& s = detail::current_scheduler("corio::spawn_fiber");
   task<R> t = detail::fiber_driver<R, std::decay_t<F>>(std::forward<F>(f), stack);
-  return join_handle<R>(s.spawn(t.release(), &detail::result_slot_of<R>::ops));
+  return join_handle<R>(s.spawn(t.release(), &detail::result_slot_of<R>::ops, nullptr, where));
 }
 
 /// Runs `f()` on a new fiber of `rt`; callable from any thread.
 template <class F>
   requires std::invocable<std::decay_t<F>> && (!std::is_rvalue_reference_v<fiber_result_t<F>>)
-join_handle<fiber_result_t<F>> spawn_fiber(runtime& rt, F&& f, fiber_options opts = {}) {
+join_handle<fiber_result_t<F>> spawn_fiber(runtime& rt, F&& f, fiber_options opts = {},
+                                           std::source_location where = std::source_location::current()) {
   using R = fiber_result_t<F>;
   const std::size_t stack = detail::checked_stack_size(opts.stack_size);
-  return rt.spawn(detail::fiber_driver<R, std::decay_t<F>>(std::forward<F>(f), stack));
+  return rt.spawn(detail::fiber_driver<R, std::decay_t<F>>(std::forward<F>(f), stack), where);
 }
 
 /// True while the calling code runs on a fiber.

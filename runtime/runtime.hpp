@@ -21,6 +21,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -28,6 +29,7 @@
 
 #include "detail/context.hpp"
 #include "detail/scheduler.hpp"
+#include "diagnostics.hpp"
 #include "error.hpp"
 #include "join_handle.hpp"
 #include "metrics.hpp"
@@ -105,6 +107,22 @@ class runtime {
       cfg_.blocking_shutdown_timeout = d;
       return *this;
     }
+    // Diagnostics (runtime/diagnostics.hpp).
+    /// Reports any task that runs longer than `threshold` without suspending, with the place
+    /// it was spawned from, while it still runs (0 turns detection off). Without this call the
+    /// environment variable CORIO_DETECT_BLOCKING=<milliseconds> decides (build() throws
+    /// std::invalid_argument naming a malformed value). Throws std::invalid_argument for a
+    /// negative threshold.
+    builder& detect_blocking(std::chrono::milliseconds threshold) {
+      if (threshold.count() < 0) throw std::invalid_argument("corio::runtime::builder::detect_blocking: negative threshold");
+      cfg_.detect_blocking = threshold;
+      return *this;
+    }
+    /// Where blocking reports go (default: one line on stderr).
+    builder& on_blocking(blocking_hook hook) {
+      cfg_.on_blocking = std::move(hook);
+      return *this;
+    }
     /// Starts the runtime (its worker threads, for multi_thread). Throws std::system_error if
     /// the kernel refuses threads or rings.
     runtime build() const { return runtime(cfg_); }
@@ -127,11 +145,12 @@ class runtime {
   template <class T>
   T block_on(task<T> t);
 
-  /// Spawns `t` as an independent task. Callable from any thread.
+  /// Spawns `t` as an independent task. Callable from any thread. `where` is recorded for
+  /// diagnostics (blocking reports, task dumps); leave it defaulted.
   template <class T>
-  join_handle<T> spawn(task<T> t) {
+  join_handle<T> spawn(task<T> t, std::source_location where = std::source_location::current()) {
     if (!t.valid()) throw usage_error("corio::runtime::spawn: empty task (default-constructed or moved-from)");
-    return join_handle<T>(sched_->spawn(t.release(), &detail::result_slot_of<T>::ops));
+    return join_handle<T>(sched_->spawn(t.release(), &detail::result_slot_of<T>::ops, nullptr, where));
   }
 
   /// Stops the workers and destroys every remaining task (see above). Idempotent. Throws
@@ -143,6 +162,11 @@ class runtime {
     sched_->fill_metrics(m);
     return m;
   }
+  /// Lists the live tasks with their spawn location and what they wait on (diagnostics.hpp).
+  /// Callable from any thread, including a task of this runtime; each worker adds its own
+  /// tasks between two polls, so a worker stuck in one long poll is reported as unresponsive
+  /// after `wait`.
+  task_dump dump_tasks(std::chrono::milliseconds wait = std::chrono::seconds(1)) const { return sched_->dump_tasks(wait); }
   unsigned worker_count() const noexcept { return sched_->num_workers(); }
   /// "uring" or "epoll".
   std::string_view backend_name() const noexcept { return detail::to_string(sched_->backend()); }
@@ -156,10 +180,10 @@ class runtime {
 /// Spawns `t` on the runtime of the calling task (or of the thread inside block_on). Throws
 /// corio::usage_error when called outside any runtime: use runtime::spawn there.
 template <class T>
-join_handle<T> spawn(task<T> t) {
+join_handle<T> spawn(task<T> t, std::source_location where = std::source_location::current()) {
   if (!t.valid()) throw usage_error("corio::spawn: empty task (default-constructed or moved-from)");
   detail::scheduler& s = detail::current_scheduler("corio::spawn");
-  return join_handle<T>(s.spawn(t.release(), &detail::result_slot_of<T>::ops));
+  return join_handle<T>(s.spawn(t.release(), &detail::result_slot_of<T>::ops, nullptr, where));
 }
 
 /// Builds a default runtime, runs `t` on it, shuts it down, and returns `t`'s result.

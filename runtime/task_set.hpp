@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <source_location>
 #include <vector>
 
 #include "detail/await_traits.hpp"
@@ -44,10 +45,10 @@ class task_set {
   /// shutdown() first if they borrow from the owner).
   ~task_set() { abort_all(); }
 
-  /// Spawns `t` on the current runtime into the set.
-  void spawn(task<T> t) {
+  /// Spawns `t` on the current runtime into the set (`where`: for diagnostics).
+  void spawn(task<T> t, std::source_location where = std::source_location::current()) {
     std::uint32_t idx = 0;
-    join_handle<T> h = g_->spawn(std::move(t), &idx);
+    join_handle<T> h = g_->spawn(std::move(t), &idx, where);
     if (idx >= handles_.size()) handles_.resize(idx + 1);
     handles_[idx] = std::move(h);
     ++size_;

@@ -184,6 +184,7 @@ task_header* current_task_or_throw(const char* what) {
 task_header* make_waker(std::coroutine_handle<> h, const char* what) {
   task_header* t = current_task_or_throw(what);
   t->resume = h;
+  t->waiting_on.store(what, std::memory_order_relaxed);
   t->add_ref();
   return t;
 }
@@ -336,6 +337,7 @@ void worker::run(const std::atomic<bool>& done) {
   while (!sched_.is_shutdown() && !done.load(std::memory_order_acquire)) {
     ++tick_;
     if (tick_ % maintenance_interval == 0) maintenance();
+    if (dump_wanted_.load(std::memory_order_relaxed)) answer_dump();
     task_header* t = next_task();
     if (!t) t = steal_work();
     if (t) {
@@ -373,6 +375,7 @@ void worker::park(const std::atomic<bool>& done) {
       timeout = std::max(std::chrono::nanoseconds::zero(), std::chrono::duration_cast<std::chrono::nanoseconds>(left));
     }
     if (!has_local_work()) reactor_->park(timeout);
+    if (dump_wanted_.load(std::memory_order_relaxed)) answer_dump();  // a dump woke us
     // Due timers are this worker's work: count ourselves awake before firing them, so the
     // wake-ups they cause go to other workers, not back to us.
     auto due = next_timer_tick();
@@ -408,7 +411,9 @@ void worker::poll(task_header* t) {
   c.transfers = 0;
   c.yield_requested = false;
   c.root_exception = nullptr;
+  if (probing_) probe_begin(t);
   t->resume.resume();
+  if (probing_) probe_end();
   c.task = nullptr;
   counters::bump(stats.polls);
   if (t->root.done()) {
@@ -485,6 +490,7 @@ scheduler::scheduler(runtime_config cfg)
   paused_.store(cfg_.start_paused, std::memory_order_relaxed);
   workers_.reserve(n);
   for (std::uint32_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
+  start_watchdog();  // before register_live: nothing to undo if it throws
   register_live();
   if (cfg_.current_thread) return;
   threads_.reserve(n);
@@ -546,7 +552,8 @@ std::uint64_t scheduler::next_id(worker* w) noexcept {
   return (c << 12) | 0xfff;
 }
 
-task_header* scheduler::spawn(std::coroutine_handle<> root, const result_ops* result, completion_listener* listener) {
+task_header* scheduler::spawn(std::coroutine_handle<> root, const result_ops* result, completion_listener* listener,
+                              std::source_location where) {
   const bool with_handle = result != nullptr;
   task_header* t;
   try {
@@ -556,12 +563,14 @@ task_header* scheduler::spawn(std::coroutine_handle<> root, const result_ops* re
     throw;
   }
   t->result = result;
+  t->where = where;
   thread_context& c = this_thread();
   worker* w = c.current_worker && c.sched == this ? c.current_worker : nullptr;
   t->root = root;
   t->resume = root;
   t->sched = this;
   t->id = next_id(w);
+  if (t->where.line() == 0 && c.task) t->where = c.task->where;  // a join helper's child
   // References: owner + registry (+ handle).
   std::uint64_t refs = with_handle ? 3 : 2;
   std::uint64_t join_bits = (with_handle ? ts::join_interest : 0) | (listener ? ts::join_waiter : 0);
@@ -691,6 +700,7 @@ void scheduler::shutdown() {
     throw usage_error("corio::runtime::shutdown called from one of the runtime's own worker threads");
   std::lock_guard lock(shutdown_mutex_);
   if (closed_.load(std::memory_order_acquire)) return;
+  stop_watchdog();
   shutdown_.store(true, std::memory_order_release);
   for (auto& w : workers_) w->unpark();
   for (auto& th : threads_)

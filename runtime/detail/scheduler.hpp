@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -15,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "../diagnostics.hpp"
 #include "idle.hpp"
 #include "inject_queue.hpp"
 #include "local_queue.hpp"
@@ -39,6 +41,9 @@ struct runtime_config {
   unsigned max_blocking_threads = 512;
   std::chrono::nanoseconds blocking_keep_alive = std::chrono::seconds(10);
   std::optional<std::chrono::nanoseconds> blocking_shutdown_timeout;  ///< none: wait for running jobs
+  // Diagnostics (runtime/diagnostics.hpp).
+  std::optional<std::chrono::milliseconds> detect_blocking;  ///< none: CORIO_DETECT_BLOCKING decides; 0: off
+  std::function<void(const blocking_report&)> on_blocking;
 };
 
 /// Something to run when a task completes, stored in the join slot instead of a waker
@@ -86,6 +91,11 @@ class task_registry {
   void sweep() noexcept;
   /// Hands over every entry (with its reference) and empties the registry.
   std::vector<task_header*> take();
+  /// Calls f(task_header*) for every entry (completed ones included).
+  template <class F>
+  void for_each(F&& f) const {
+    for (std::size_t i = 0; i < size_; ++i) f(chunks_[i / chunk_size][i % chunk_size]);
+  }
 
  private:
   // Fixed-size chunks: growing never copies, and the memory is reused after sweeps.
@@ -121,6 +131,17 @@ class worker {
   // --- scheduling, on this worker's own thread ---
   void push_local(task_header* t, bool lifo);
 
+  /// What the worker is polling now, for the blocking watchdog (diagnostics.cpp): a sequence
+  /// number that is odd during a poll, and the task's id, spawn location and start time,
+  /// written before the sequence turns odd.
+  struct poll_probe {
+    std::atomic<std::uint64_t> seq{0};
+    std::atomic<std::uint64_t> task_id{0};
+    std::atomic<std::source_location> where{};
+    std::atomic<std::int64_t> started_ms{0};  ///< coarse monotonic clock
+  };
+  poll_probe probe;
+
   struct counters {
     std::atomic<std::uint64_t> polls{0}, steals{0}, parks{0}, spawned{0}, completed{0};
     std::atomic<std::uint64_t> fiber_resumes{0}, fiber_busy_ns{0}, fiber_long_resumes{0};  // runtime/fiber.cpp
@@ -142,6 +163,10 @@ class worker {
   void cancel(task_header* t);
   void release_running(task_header* t, bool yielded);
   bool has_local_work() const noexcept { return lifo_ != nullptr || !queue_.empty(); }
+  void probe_begin(const task_header* t) noexcept;
+  void probe_end() noexcept;
+  /// Adds this worker's live tasks to a pending dump (diagnostics.cpp).
+  void answer_dump();
 
   scheduler& sched_;
   const std::uint32_t index_;
@@ -154,6 +179,8 @@ class worker {
   task_registry owned_;
   bool searching_ = false;
   bool attached_ = false;
+  bool probing_ = false;  ///< blocking detection is on
+  std::atomic<bool> dump_wanted_{false};
   std::unique_ptr<reactor> reactor_;
   std::mutex wheel_mutex_;
   timer_wheel wheel_;
@@ -171,8 +198,10 @@ class scheduler {
   /// only for identification and may be null. After shutdown the frame is destroyed at once and
   /// the header comes back complete and cancelled.
   /// A `listener` (requires a handle) is registered in the join slot before the task can run,
-  /// and is called exactly once, even when the runtime is already shut down.
-  task_header* spawn(std::coroutine_handle<> root, const result_ops* result, completion_listener* listener = nullptr);
+  /// and is called exactly once, even when the runtime is already shut down. `where`: the
+  /// caller's spawn location for diagnostics (default: that of the spawning task, if any).
+  task_header* spawn(std::coroutine_handle<> root, const result_ops* result, completion_listener* listener = nullptr,
+                     std::source_location where = {});
   /// Queues a task that just became notified (wake/abort), or is queued by its owner (spawn,
   /// yield). `yield`: behind the others, never in the LIFO slot.
   void schedule(task_header* t, bool yield);
@@ -203,6 +232,8 @@ class scheduler {
   bool auto_advance(worker& self);
 
   void fill_metrics(runtime_metrics& m) const;
+  /// Live tasks of every worker (diagnostics.cpp); waits up to `wait` for busy workers.
+  task_dump dump_tasks(std::chrono::milliseconds wait);
   /// Fibers that got a stack / that finished with it (counted by runtime/fiber.cpp).
   std::atomic<std::uint64_t> fibers_started{0}, fibers_finished{0};
 
@@ -228,6 +259,10 @@ class scheduler {
   void unregister_live() noexcept;
   void count_completed() noexcept;
   std::uint64_t next_id(worker* w) noexcept;
+  // Diagnostics (diagnostics.cpp).
+  void start_watchdog();
+  void stop_watchdog() noexcept;
+  void watch_for_blocking();
 
   runtime_config cfg_;
   backend_kind backend_;
@@ -255,6 +290,17 @@ class scheduler {
   std::unique_ptr<blocking_pool, blocking_pool_deleter> blocking_;
   std::atomic<blocking_pool*> blocking_ptr_{nullptr};
   bool blocking_closed_ = false;  // shutdown_blocking() ran; guarded by blocking_mutex_
+
+  // Diagnostics: the blocking watchdog, and the dump being answered.
+  std::chrono::milliseconds blocking_threshold_{0};
+  std::thread watchdog_;
+  std::mutex watchdog_mutex_;
+  std::condition_variable watchdog_cv_;
+  bool watchdog_stop_ = false;  // guarded by watchdog_mutex_
+  struct dump_state;
+  std::mutex dump_call_mutex_;  // one dump at a time
+  std::mutex dump_mutex_;       // guards dump_
+  std::shared_ptr<dump_state> dump_;
 };
 
 }  // namespace corio::detail

@@ -20,6 +20,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <source_location>
 #include <utility>
 #include <vector>
 
@@ -66,7 +67,7 @@ class task_group final : public cancel_hook {
   /// Spawns `t` on the current runtime as a child; the handle reads its result once the group
   /// reports it finished.
   template <class T>
-  join_handle<T> spawn(task<T> t, std::uint32_t* index_out = nullptr) {
+  join_handle<T> spawn(task<T> t, std::uint32_t* index_out = nullptr, std::source_location where = {}) {
     if (!t.valid()) throw usage_error("corio: empty task (default-constructed or moved-from) passed to a join helper");
     scheduler& s = current_scheduler("corio join helper");
     child* c;
@@ -88,7 +89,7 @@ class task_group final : public cancel_hook {
       ++live_;
     }
     refs_.fetch_add(1, std::memory_order_relaxed);
-    task_header* h = s.spawn(t.release(), &result_slot_of<T>::ops, c);
+    task_header* h = s.spawn(t.release(), &result_slot_of<T>::ops, c, where);
     {
       std::lock_guard lock(mutex_);
       if (c->live) {

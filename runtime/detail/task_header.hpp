@@ -43,6 +43,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <source_location>
 
 namespace corio::detail {
 
@@ -104,6 +105,10 @@ struct task_header {
   /// spawned it (a Lamport clock in the high bits, the spawning worker in the low 12 bits).
   std::uint64_t id = 0;
   const result_ops* result = nullptr;  ///< set for a task spawned with a join handle
+  std::source_location where;          ///< where it was spawned (diagnostics; line 0: unknown)
+  /// The operation the task last suspended in (make_waker's `what`), for task dumps. Written by
+  /// the task's worker, read by a dump from any thread.
+  std::atomic<const char*> waiting_on{nullptr};
 
   void* result_slot() noexcept { return reinterpret_cast<char*>(this) + result->slot_offset; }
 
