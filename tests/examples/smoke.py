@@ -3,7 +3,7 @@
 port (the server prints the address it listens on), talks to it, checks the answers, stops it.
 The others run to completion and must print exactly the expected lines.
 
-Usage: smoke.py <examples-build-dir> echo|http|chat|config_reload|par_from_async
+Usage: smoke.py <examples-build-dir> echo|http|chat|metrics|config_reload|par_from_async
 Every wait is for an event (a line, an answer, end of stream) with a generous bound."""
 
 import os
@@ -65,6 +65,26 @@ def echo(d):
         expect("1000 messages echoed" in r.stdout, f"unexpected output {r.stdout!r}")
     finally:
         server.kill()
+
+
+def metrics(d):
+    server, port = start(os.path.join(d, "metrics_server"))
+    try:
+        s = connect(port)
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        resp = read_until(s, b"corio_worker_timers_armed{worker=\"1\"}")
+        expect(resp.startswith(b"HTTP/1.1 200 OK") and b"# TYPE corio_tasks_spawned_total counter" in resp,
+               f"/metrics: {resp!r}")
+        s.sendall(b"GET /tasks HTTP/1.1\r\nHost: x\r\n\r\n")
+        resp = read_until(s, b"waiting on corio::sleep")
+        expect(b"metrics_server.cpp:" in resp, f"/tasks without spawn locations: {resp!r}")
+        s.sendall(b"GET /nope HTTP/1.1\r\n\r\n")
+        resp = read_until(s, b"try /metrics")
+        expect(b"HTTP/1.1 404 Not Found" in resp, f"/nope: {resp!r}")
+        s.close()
+    finally:
+        server.kill()
+        server.wait()
 
 
 def http(d):
@@ -157,5 +177,5 @@ def par_from_async(d):
 
 
 if __name__ == "__main__":
-    {"echo": echo, "http": http, "chat": chat, "config_reload": config_reload,
+    {"echo": echo, "http": http, "chat": chat, "metrics": metrics, "config_reload": config_reload,
      "par_from_async": par_from_async}[sys.argv[2]](sys.argv[1])
