@@ -15,6 +15,7 @@
 
 
 #include "detail/scheduler.hpp"
+#include "detail/task_transitions.hpp"
 
 namespace corio::detail {
 
@@ -22,27 +23,15 @@ namespace ts = task_state;
 
 bool join_register(task_header* t, task_header* w) noexcept {
   t->join_waiter = w;
-  std::uint64_t s = t->state.load(std::memory_order_acquire);
-  for (;;) {
-    if (s & ts::complete) {
-      t->join_waiter = nullptr;
-      w->drop_ref();
-      return false;
-    }
-    if (t->state.compare_exchange_weak(s, s | ts::join_waiter, std::memory_order_acq_rel, std::memory_order_acquire))
-      return true;
-  }
+  if (task_transition::join_register(t->state)) return true;
+  t->join_waiter = nullptr;  // complete already: the caller goes on
+  w->drop_ref();
+  return false;
 }
 
 void join_unregister(task_header* t) noexcept {
-  std::uint64_t s = t->state.load(std::memory_order_acquire);
-  for (;;) {
-    if ((s & ts::complete) || !(s & ts::join_waiter)) return;  // the completer owns the waker
-    if (t->state.compare_exchange_weak(s, s & ~ts::join_waiter, std::memory_order_acq_rel, std::memory_order_acquire)) {
-      std::exchange(t->join_waiter, nullptr)->drop_ref();
-      return;
-    }
-  }
+  // Unless complete (then the completer owns the waker), clearing the flag makes it ours.
+  if (task_transition::join_unregister(t->state)) std::exchange(t->join_waiter, nullptr)->drop_ref();
 }
 
 void join_release(task_header* t) noexcept {
@@ -50,17 +39,7 @@ void join_release(task_header* t) noexcept {
   // outcome (taken or not) is destroyed first: the header may outlive the handle (a waker,
   // the registry), the value should not. An exception it holds was observable by the owner
   // of the handle, so it is discarded rather than reported.
-  std::uint64_t s = t->state.load(std::memory_order_acquire);
-  std::uint64_t ns;
-  bool destroyed = false;
-  for (;;) {
-    if ((s & ts::output) && !destroyed) {  // set once by completion, cleared only here
-      t->result->destroy(t->result_slot());
-      destroyed = true;
-    }
-    ns = (s & ~(ts::join_interest | (destroyed ? ts::output : 0))) - ts::ref_one;
-    if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
-  }
+  std::uint64_t ns = task_transition::join_release(t->state, [t] { t->result->destroy(t->result_slot()); });
   if (ts::refs(ns) == 0) free_task_header(t, ns);
 }
 

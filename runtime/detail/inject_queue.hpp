@@ -3,12 +3,12 @@
 // overflow of full local queues. A mutex-protected FIFO; `size_` lets workers check for work
 // without taking the lock. After close() nothing more is accepted (shutdown).
 
-#include <atomic>
 #include <cstddef>
 #include <deque>
 #include <mutex>
 #include <utility>
 
+#include "atomic.hpp"
 #include "task_header.hpp"
 
 namespace corio::detail {
@@ -54,9 +54,9 @@ class inject_queue {
   }
 
  private:
-  std::mutex mutex_;
+  mutex mutex_;
   std::deque<task_header*> tasks_;
-  std::atomic<std::size_t> size_{0};
+  atomic<std::size_t> size_{0};
   bool closed_ = false;
 };
 

@@ -14,10 +14,10 @@
 // A full queue moves half of its tasks (plus the new one) to the injection queue in one batch,
 // so a task-spawning loop costs one lock per Capacity/2 spawns, not one per spawn.
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
+#include "atomic.hpp"
 #include "task_header.hpp"
 
 namespace corio::detail {
@@ -123,9 +123,9 @@ class local_queue {
   bool empty() const noexcept { return size() == 0; }
 
  private:
-  alignas(64) std::atomic<std::uint64_t> head_{0};
-  alignas(64) std::atomic<std::uint32_t> tail_{0};
-  std::atomic<task_header*> buf_[Capacity] = {};
+  alignas(64) atomic<std::uint64_t> head_{0};
+  alignas(64) atomic<std::uint32_t> tail_{0};
+  atomic<task_header*> buf_[Capacity] = {};
 };
 
 }  // namespace corio::detail

@@ -42,6 +42,7 @@
 #include "../metrics.hpp"
 #include "context.hpp"
 #include "frame_alloc.hpp"
+#include "task_transitions.hpp"
 
 namespace corio::detail {
 
@@ -85,8 +86,8 @@ thread_context& this_thread() noexcept { return tls_context; }
 // task header operations
 
 void task_header::drop_ref() noexcept {
-  std::uint64_t prev = state.fetch_sub(ts::ref_one, std::memory_order_acq_rel);
-  if (ts::refs(prev) == 1) free_task_header(this, prev);
+  std::uint64_t prev;
+  if (task_transition::drop_ref(state, prev)) free_task_header(this, prev);
 }
 
 void free_task_header(task_header* t, std::uint64_t state) noexcept {
@@ -144,31 +145,17 @@ void wake(task_header* t) noexcept {
   bool freed = false;
   std::uint64_t last = 0;
   from_anywhere(sched, t, [&] {
-    std::uint64_t s = t->state.load(std::memory_order_acquire);
-    for (;;) {
-      bool push = !(s & (ts::complete | ts::notified | ts::running));
-      std::uint64_t ns = (s & (ts::complete | ts::notified)) ? s - ts::ref_one : (s | ts::notified) - ts::ref_one;
-      if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) {
-        freed = !push && ts::refs(ns) == 0;  // a push: the owner reference keeps t alive
-        last = ns;
-        return push;
-      }
-    }
+    task_transition::wake_result r = task_transition::wake(t->state);
+    freed = r.free;
+    last = r.state;
+    return r.push;
   });
   if (freed) free_task_header(t, last);
 }
 
 void abort_task(task_header* t) noexcept {
   scheduler* sched = t->sched;
-  from_anywhere(sched, t, [&] {
-    std::uint64_t s = t->state.load(std::memory_order_acquire);
-    for (;;) {
-      if (s & (ts::complete | ts::cancelled)) return false;
-      bool push = !(s & (ts::running | ts::notified));
-      std::uint64_t ns = s | ts::cancelled | (push ? ts::notified : 0);
-      if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) return push;
-    }
-  });
+  from_anywhere(sched, t, [&] { return task_transition::abort(t->state); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -395,12 +382,8 @@ void worker::park(const std::atomic<bool>& done) {
 }
 
 void worker::poll(task_header* t) {
-  std::uint64_t s = t->state.load(std::memory_order_acquire);
-  // Spawned or yielded tasks are queued `running` already: no transition needed.
-  while (s & ts::notified || !(s & ts::running)) {
-    std::uint64_t ns = (s & ~ts::notified) | ts::running;
-    if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
-  }
+  // notified -> running; spawned or yielded tasks are queued `running` already.
+  std::uint64_t s = task_transition::begin_poll(t->state);
   if (s & ts::cancelled) {
     cancel(t);
     return;
@@ -424,36 +407,22 @@ void worker::poll(task_header* t) {
 }
 
 void worker::release_running(task_header* t, bool yielded) {
-  std::uint64_t s = t->state.load(std::memory_order_acquire);
-  if (yielded) {  // re-queued by itself: it stays `running` (no waker is out), unless aborted
-    if (s & ts::cancelled)
-      cancel(t);
-    else
-      push_local(t, false);
-    return;
-  }
-  for (;;) {
-    if ((s & ts::cancelled) && !(s & ts::notified)) {
+  // A yielded task was re-queued by itself: it stays `running` (no waker is out), unless
+  // aborted. Otherwise `running` goes, and the task is re-queued if it was woken meanwhile.
+  switch (task_transition::release_running(t->state, yielded)) {
+    case task_transition::after_poll::cancel:
       cancel(t);  // aborted while it ran and nobody queued it: cancel now, still `running`
       return;
-    }
-    std::uint64_t ns = s & ~ts::running;
-    if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) {
-      if (ns & ts::notified) push_local(t, false);
+    case task_transition::after_poll::requeue:
+      push_local(t, false);
       return;
-    }
+    case task_transition::after_poll::idle:
+      return;
   }
 }
 
 void worker::park_after_hook(task_header* t) {
-  std::uint64_t s = t->state.load(std::memory_order_acquire);
-  for (;;) {
-    std::uint64_t ns = s & ~ts::running;
-    if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) {
-      if (ns & ts::notified) push_local(t, false);
-      return;
-    }
-  }
+  if (task_transition::park_after_hook(t->state)) push_local(t, false);
 }
 
 void worker::cancel(task_header* t) {
@@ -631,13 +600,8 @@ void scheduler::complete(task_header* t, std::exception_ptr* exc) {
   } else {
     failed = exc && *exc;  // read now: the frame holding it goes below
   }
-  std::uint64_t s = t->state.load(std::memory_order_acquire);
-  std::uint64_t ns;
-  for (;;) {
-    ns = (s & ~(ts::running | ts::notified)) | ts::complete | ts::released;
-    if (t->result && (s & ts::join_interest)) ns |= ts::output;  // for the handle
-    if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
-  }
+  // complete | released (| output, for the handle)
+  std::uint64_t ns = task_transition::complete(t->state, t->result != nullptr);
   // Account first: whoever learns of the completion (a joiner, block_on) sees it counted.
   count_completed();
   if (!(ns & ts::join_interest)) {  // detached: nobody will read the outcome
@@ -655,12 +619,7 @@ void scheduler::complete(task_header* t, std::exception_ptr* exc) {
 }
 
 void scheduler::finish_cancelled(task_header* t) {
-  std::uint64_t s = t->state.load(std::memory_order_acquire);
-  std::uint64_t ns;
-  for (;;) {
-    ns = (s & ~(ts::running | ts::notified)) | ts::complete | ts::released | ts::cancelled;
-    if (t->state.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_acquire)) break;
-  }
+  std::uint64_t ns = task_transition::finish_cancelled(t->state);
   count_completed();
   if (ns & ts::join_waiter) notify_join(t, false);
   t->drop_ref();

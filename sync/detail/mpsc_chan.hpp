@@ -38,6 +38,7 @@
 #include "../../runtime/detail/context.hpp"
 #include "../channel_error.hpp"
 #include "ring.hpp"
+#include "../../runtime/detail/atomic.hpp"
 #include "spin_lock.hpp"
 #include "waiter.hpp"
 
@@ -55,13 +56,13 @@ class chan {
     enum class state : std::uint8_t { idle, waiting, sent, closed, consumed };
     T* value = nullptr;  ///< the message to move into the channel; null for a reservation
     waker waker_;
-    std::atomic<state> state_{state::idle};
+    atomic<state> state_{state::idle};
   };
   struct recv_node : list_node<recv_node> {
     enum class state : std::uint8_t { idle, waiting, done, consumed };
     std::optional<T> value;  ///< at `done`: the message, or empty for "closed and drained"
     waker waker_;
-    std::atomic<state> state_{state::idle};
+    atomic<state> state_{state::idle};
   };
   /// How an operation that may wait went: completed, refused (closed), or queued.
   enum class outcome : std::uint8_t { done, closed, queued };
@@ -384,8 +385,8 @@ class chan {
   bool receiver_alive_ = true;
   wait_list<send_node> send_waiters_;
   wait_list<recv_node> recv_waiters_;
-  std::atomic<std::size_t> senders_{1};
-  std::atomic<std::size_t> refs_{2};  // the first sender and the receiver
+  atomic<std::size_t> senders_{1};
+  atomic<std::size_t> refs_{2};  // the first sender and the receiver
 };
 
 }  // namespace corio::detail::mpsc

@@ -15,7 +15,11 @@
 namespace corio::detail {
 
 namespace {
+#ifndef CORIO_MODEL_CHECK
 constexpr int spin_limit = 32;
+#else
+constexpr int spin_limit = 2;  // tests/model: the same paths in fewer steps
+#endif
 
 /// Spinning only helps if the holder can be running on another CPU meanwhile: not when this
 /// thread is the only worker of its runtime (the holder is then a suspended task here).

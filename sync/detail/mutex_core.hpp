@@ -17,6 +17,7 @@
 #include <coroutine>
 #include <cstdint>
 
+#include "../../runtime/detail/atomic.hpp"
 #include "spin_lock.hpp"
 #include "waiter.hpp"
 
@@ -32,7 +33,7 @@ class mutex_core {
     enum class state : std::uint8_t { idle, waiting, granted, consumed };
     waker waker_;
     // Written under lock_ while waiting; otherwise only by the waiter itself.
-    std::atomic<state> state_{state::idle};
+    atomic<state> state_{state::idle};
   };
 
   mutex_core() noexcept = default;
@@ -64,7 +65,7 @@ class mutex_core {
  private:
   void unlock_slow() noexcept;
 
-  std::atomic<std::uint32_t> state_{0};
+  atomic<std::uint32_t> state_{0};
   spin_lock lock_;
   wait_list<waiter> queue_;
 };

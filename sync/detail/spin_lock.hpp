@@ -9,6 +9,8 @@
 
 #include <atomic>
 
+#include "../../runtime/detail/atomic.hpp"
+
 namespace corio::detail {
 
 class spin_lock {
@@ -28,7 +30,7 @@ class spin_lock {
 
  private:
   void lock_contended() noexcept;
-  std::atomic<bool> locked_{false};
+  atomic<bool> locked_{false};
 };
 
 /// One CPU relax hint (`pause` on x86, `yield` on ARM).

@@ -28,14 +28,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../../detail/atomic.hpp"
 #include "job.hpp"
 #include "sync.hpp"
 
 namespace corio::par::detail {
 
-class work_deque {
+template <std::size_t Capacity>
+class basic_work_deque {
  public:
-  static constexpr std::size_t capacity = 4096;
+  static constexpr std::size_t capacity = Capacity;
 
   /// Owner only. False when full.
   bool push(job* j) noexcept {
@@ -91,9 +93,12 @@ class work_deque {
   static constexpr std::uint64_t mask = capacity - 1;
   static_assert((capacity & mask) == 0, "capacity must be a power of two");
 
-  alignas(64) std::atomic<std::uint64_t> bottom_{0};  // written by the owner
-  alignas(64) std::atomic<std::uint64_t> top_{0};     // advanced by CAS (thieves, and the owner's last pop)
-  alignas(64) std::array<std::atomic<job*>, capacity> slots_{};
+  alignas(64) ::corio::detail::atomic<std::uint64_t> bottom_{0};  // written by the owner
+  alignas(64) ::corio::detail::atomic<std::uint64_t> top_{0};     // advanced by CAS (thieves, and the owner's last pop)
+  alignas(64) std::array<::corio::detail::atomic<job*>, capacity> slots_{};
 };
+
+/// The pool's deque. (The capacity is a parameter only so that tests/model can check a small one.)
+using work_deque = basic_work_deque<4096>;
 
 }  // namespace corio::par::detail

@@ -17,6 +17,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "../../detail/atomic.hpp"
+
 #if defined(__SANITIZE_THREAD__)
 #define CORIO_PAR_TSAN 1
 #elif defined(__has_feature)
@@ -44,7 +46,7 @@ inline constexpr std::memory_order handshake_load = tsan_mode ? std::memory_orde
 
 /// Between the store and the load of either side of a handshake.
 inline void handshake_fence() noexcept {
-  if constexpr (!tsan_mode) std::atomic_thread_fence(std::memory_order_seq_cst);
+  if constexpr (!tsan_mode) ::corio::detail::atomic_thread_fence(std::memory_order_seq_cst);  // the shim: model-checked
 }
 
 inline void cpu_relax() noexcept {
