@@ -13,6 +13,12 @@
 // Cancellation (any thread) goes through `inbox_` like the io_uring backend: the owner removes
 // the op from its lists and completes it with -ECANCELED.
 //
+// An attempt that fails with EINTR (a signal) is made again at once (close excepted: the
+// descriptor is gone either way; a connect interrupted in progress waits for writability).
+//
+// Fault injection (fault.hpp): forged results and short transfers at each attempt, and
+// epoll_pwait2 failing with EINTR.
+//
 // Wake-ups go through an eventfd registered for EPOLLIN, with the same parked/notified
 // handshake as the io_uring backend (wake_gate.hpp).
 
@@ -34,6 +40,7 @@
 #include <vector>
 
 #include "../../runtime/detail/reactor.hpp"
+#include "fault.hpp"
 #include "op_table.hpp"
 #include "wake_gate.hpp"
 
@@ -95,7 +102,7 @@ int attempt(io_op* op, bool retry) noexcept {
     case io_kind::connect: {
       if (!retry) {
         int rc = sys(::connect(r.fd, r.addr, r.addrlen));
-        return rc == -EINPROGRESS ? -EAGAIN : rc;
+        return rc == -EINPROGRESS || rc == -EINTR ? -EAGAIN : rc;
       }
       int err = 0;
       socklen_t len = sizeof err;
@@ -120,6 +127,15 @@ int attempt(io_op* op, bool retry) noexcept {
       return sys(::shutdown(r.fd, r.flags));
   }
   return -EINVAL;
+}
+
+/// `attempt`, with injected faults, repeated while a signal interrupts it.
+int attempt_retrying(io_op* op, bool retry) noexcept {
+  for (;;) {
+    int r = 0;
+    if (!fault::forge_result(op->req.kind, &r)) r = attempt(op, retry);
+    if (r != -EINTR || op->req.kind == io_kind::close) return r;
+  }
 }
 
 class epoll_reactor final : public reactor {
@@ -166,17 +182,22 @@ class epoll_reactor final : public reactor {
   bool start(io_op* op, int* res) override {
     op->owner = this;
     op->waiting = 0;
+    op->req.len = fault::cap_length(op->req.kind, op->req.len);
     count_submitted();
-    int r = attempt(op, false);
+    int r = attempt_retrying(op, false);
     short need = readiness_of(op->req);
     if (!would_block(r) || need == 0) {
       *res = r;
       count_completed();
       return true;
     }
-    op->token = ops_.add(op);
+    // Room in the lists first: if that throws (std::bad_alloc) the op is in no table, and the
+    // caller's exception leaves nothing that points into its frame.
     fd_entry& e = fds_[op->req.fd];
-    (need & POLLOUT ? e.writers : e.readers).push_back(op);
+    std::vector<io_op*>& list = need & POLLOUT ? e.writers : e.readers;
+    list.reserve(list.size() + 1);
+    op->token = ops_.add(op);
+    list.push_back(op);
     update(op->req.fd, e);
     return false;
   }
@@ -229,18 +250,22 @@ class epoll_reactor final : public reactor {
 
   /// Retries the ops of one list after readiness; keeps those that would block again.
   std::size_t retry(std::vector<io_op*>& list) noexcept {
+    // Those that stay are compacted in place: no allocation on this noexcept path.
     std::vector<io_op*> ready;
     ready.swap(list);
-    std::size_t done = 0;
+    std::size_t done = 0, kept = 0;
     for (io_op* op : ready) {
-      int r = attempt(op, true);
+      int r = attempt_retrying(op, true);
       if (would_block(r)) {
-        list.push_back(op);
+        ready[kept++] = op;
       } else {
         finish(op, r);
         ++done;
       }
     }
+    ready.resize(kept);
+    if (list.empty()) list.swap(ready);
+    else list.insert(list.begin(), ready.begin(), ready.end());  // (nothing is added meanwhile)
     return done;
   }
 
@@ -251,7 +276,7 @@ class epoll_reactor final : public reactor {
       ts.tv_sec = timeout->count() / 1'000'000'000;
       ts.tv_nsec = timeout->count() % 1'000'000'000;
     }
-    int n = ::epoll_pwait2(epoll_fd_, events, 64, timeout ? &ts : nullptr, nullptr);
+    int n = fault::enter_result() != 0 ? -1 : ::epoll_pwait2(epoll_fd_, events, 64, timeout ? &ts : nullptr, nullptr);
     if (n < 0) return 0;  // EINTR: just a wake-up
     std::size_t dispatched = 0;
     for (int i = 0; i < n; ++i) {

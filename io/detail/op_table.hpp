@@ -1,7 +1,8 @@
 #pragma once
 // The operations a reactor has in flight, by token. A token is (generation << 32) | slot; the
 // generation changes each time a slot is freed, so a stale token (a cancel that arrives after
-// the operation finished) never finds a newer operation. Owner-thread only.
+// the operation finished) never finds a newer operation. Owner-thread only. Only add() may
+// allocate (and throw std::bad_alloc); remove() never does.
 
 #include <cstdint>
 #include <vector>
@@ -16,6 +17,9 @@ class op_table {
   std::uint64_t add(io_op* op) {
     std::uint32_t idx;
     if (free_.empty()) {
+      // `free_` can hold every slot, so remove() (on a noexcept completion path) never
+      // allocates.
+      if (free_.capacity() < slots_.size() + 1) free_.reserve(2 * (slots_.size() + 1));
       idx = static_cast<std::uint32_t>(slots_.size());
       slots_.push_back({});
     } else {

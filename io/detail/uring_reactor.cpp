@@ -18,6 +18,12 @@
 //
 // Back-pressure: a full submission queue is flushed and retried; -EBUSY from io_uring_enter
 // (completion queue full, IORING_FEAT_NODROP) reaps completions and retries; -EINTR retries.
+// An operation that completes with -EINTR (a signal interrupted it) is submitted again under
+// the same token, except close (the descriptor is gone either way).
+//
+// Fault injection (fault.hpp) hooks in at `start` (forged results, which travel through the
+// ring as a NOP and are swapped in when its CQE is reaped; short transfers), at every
+// io_uring_enter, at get_sqe and at ring creation.
 //
 // Kernels that answer a socket operation on an O_NONBLOCK socket with -EAGAIN (instead of
 // waiting) get a poll for readiness first and then the operation again, under the same token.
@@ -37,6 +43,7 @@
 #include <vector>
 
 #include "../../runtime/detail/reactor.hpp"
+#include "fault.hpp"
 #include "op_table.hpp"
 #include "wake_gate.hpp"
 
@@ -46,6 +53,11 @@ namespace {
 
 constexpr std::uint64_t ignore_tag = 0;  // completions of our own cancel requests
 constexpr std::uint64_t wake_tag = 1;
+
+// io_op::waiting: what the op's next CQE is.
+constexpr std::uint8_t awaiting_op = 0;      // the operation itself
+constexpr std::uint8_t awaiting_poll = 1;    // the readiness poll before a retry
+constexpr std::uint8_t awaiting_forged = 2;  // a NOP standing for a forged result (fault.hpp)
 
 /// POLLIN/POLLOUT for operations that may answer -EAGAIN; 0 for the others.
 unsigned readiness_of(io_kind k) noexcept {
@@ -119,6 +131,8 @@ class uring_reactor final : public reactor {
     // DEFER_TASKRUN (6.1) runs completion work only when this worker enters the kernel, so it
     // is never interrupted for it; it needs SINGLE_ISSUER, so the ring starts disabled and is
     // enabled by the driving thread (attach).
+    unsigned entries = 256;
+    unsigned tiny = fault::ring_entries();  // a tiny completion queue, for the fault tests
     std::vector<unsigned> candidates;
     if (single_thread)
       candidates.push_back(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED |
@@ -129,7 +143,12 @@ class uring_reactor final : public reactor {
     for (unsigned flags : candidates) {
       io_uring_params p{};
       p.flags = flags;
-      rc = io_uring_queue_init_params(256, &ring_, &p);
+      if (tiny) {
+        entries = tiny;
+        p.flags |= IORING_SETUP_CQSIZE;
+        p.cq_entries = tiny;
+      }
+      rc = io_uring_queue_init_params(entries, &ring_, &p);
       if (rc != -EINVAL) {
         disabled_ = flags & IORING_SETUP_R_DISABLED;
         break;
@@ -176,7 +195,8 @@ class uring_reactor final : public reactor {
       ts.tv_nsec = timeout->count() % 1'000'000'000;
     }
     for (;;) {
-      int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, timeout ? &ts : nullptr, nullptr);
+      int rc = fault::enter_result();
+      if (rc == 0) rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, timeout ? &ts : nullptr, nullptr);
       if (rc == -EBUSY) {  // completion queue full: make room, then wait again
         if (reap() > 0) break;
         continue;
@@ -190,6 +210,12 @@ class uring_reactor final : public reactor {
   void unpark() noexcept override { gate_.unpark(event_fd_); }
 
   bool start(io_op* op, int* res) override {
+    op->req.len = fault::cap_length(op->req.kind, op->req.len);
+    int forged = 0;
+    if (fault::forge_result(op->req.kind, &forged)) [[unlikely]] {
+      start_forged(op, forged);
+      return false;
+    }
     // A send usually fits in the socket buffer: one non-blocking system call completes it
     // now, instead of a round trip through the ring (which would cost the task a suspension
     // and the worker a park). Only a full buffer (EAGAIN) goes to the kernel's queue.
@@ -202,11 +228,13 @@ class uring_reactor final : public reactor {
         return true;
       }
     }
+    // The slot first: if taking it throws (std::bad_alloc), no SQE has been prepared that
+    // would reach the kernel with a stale tag and a buffer about to be freed.
+    op->token = ops_.add(op);
     io_uring_sqe* sqe = get_sqe();
     prep(sqe, op->req);
     op->owner = this;
-    op->waiting = 0;
-    op->token = ops_.add(op);
+    op->waiting = awaiting_op;
     io_uring_sqe_set_data64(sqe, op->token);
     count_submitted();
     return false;
@@ -220,7 +248,11 @@ class uring_reactor final : public reactor {
   void shutdown() noexcept override {
     drain_inbox();
     if (ops_.live() > 0) {
-      io_uring_prep_cancel(get_sqe(), nullptr, IORING_ASYNC_CANCEL_ANY);  // user_data 0: ignored
+      // get_sqe hands out entries with the user_data of their previous use: without a tag of
+      // its own, this cancel's completion could pass for that of an op still in flight.
+      io_uring_sqe* sqe = get_sqe();
+      io_uring_prep_cancel(sqe, nullptr, IORING_ASYNC_CANCEL_ANY);
+      io_uring_sqe_set_data64(sqe, ignore_tag);
     }
     if (read_armed_) {
       io_uring_sqe* sqe = get_sqe();
@@ -228,7 +260,8 @@ class uring_reactor final : public reactor {
       io_uring_sqe_set_data64(sqe, ignore_tag);
     }
     while (read_armed_ || ops_.live() > 0) {
-      int rc = io_uring_submit_and_wait(&ring_, 1);
+      int rc = fault::enter_result();
+      if (rc == 0) rc = io_uring_submit_and_wait(&ring_, 1);
       if (rc < 0 && rc != -EINTR && rc != -EBUSY) break;
       reap();
     }
@@ -238,7 +271,7 @@ class uring_reactor final : public reactor {
 
  private:
   io_uring_sqe* get_sqe() noexcept {
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    io_uring_sqe* sqe = fault::sq_full() ? nullptr : io_uring_get_sqe(&ring_);
     while (!sqe) {  // submission queue full: hand it to the kernel and retry
       if (submit() < 0) reap();
       sqe = io_uring_get_sqe(&ring_);
@@ -248,7 +281,8 @@ class uring_reactor final : public reactor {
 
   int submit() noexcept {
     for (;;) {
-      int rc = io_uring_submit(&ring_);
+      int rc = fault::enter_result();
+      if (rc == 0) rc = io_uring_submit(&ring_);
       if (rc == -EINTR) continue;
       if (rc == -EBUSY) {  // completion queue full (IORING_FEAT_NODROP): reap, then retry
         reap();
@@ -294,16 +328,22 @@ class uring_reactor final : public reactor {
       if (ud == ignore_tag) continue;
       io_op* op = ops_.find(ud);
       if (!op) continue;
-      if (op->waiting) {  // the readiness poll before a retry finished
-        op->waiting = 0;
+      if (op->waiting == awaiting_forged) {
+        op->waiting = awaiting_op;
+        res = take_forged(ud);
+      }
+      if (res == -EINTR && op->req.kind != io_kind::close) {  // interrupted: run it again
+        resubmit(op);
+        continue;
+      }
+      if (op->waiting == awaiting_poll) {  // the readiness poll before a retry finished
+        op->waiting = awaiting_op;
         if (res >= 0) {
-          io_uring_sqe* sqe = get_sqe();
-          prep(sqe, op->req);
-          io_uring_sqe_set_data64(sqe, ud);
+          resubmit(op);
           continue;
         }
       } else if (res == -EAGAIN && readiness_of(op->req.kind)) {  // O_NONBLOCK on an old kernel
-        op->waiting = 1;
+        op->waiting = awaiting_poll;
         io_uring_sqe* sqe = get_sqe();
         io_uring_prep_poll_add(sqe, op->req.fd, readiness_of(op->req.kind));
         io_uring_sqe_set_data64(sqe, ud);
@@ -319,7 +359,57 @@ class uring_reactor final : public reactor {
     return dispatched;
   }
 
+  /// Prepares `op` (already in the table) again under its token; faults may strike again.
+  void resubmit(io_op* op) noexcept {
+    int forged = 0;
+    if (fault::forge_result(op->req.kind, &forged)) [[unlikely]] {
+      forge(op, forged);
+      return;
+    }
+    io_uring_sqe* sqe = get_sqe();
+    prep(sqe, op->req);
+    io_uring_sqe_set_data64(sqe, op->token);
+  }
+
+  /// Starts `op` as a NOP whose completion will carry `res` instead of the NOP's result.
+  void start_forged(io_op* op, int res) {
+    op->token = ops_.add(op);
+    op->owner = this;
+    count_submitted();
+    forge(op, res);
+  }
+
+  /// Queues the NOP standing for `op` (in the table). Should recording the result fail (no
+  /// memory: only when an allocation fault is armed too), the real operation runs instead.
+  void forge(io_op* op, int res) noexcept {
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_sqe_set_data64(sqe, op->token);
+    try {
+      forged_.emplace_back(op->token, res);
+    } catch (...) {
+      op->waiting = awaiting_op;
+      prep(sqe, op->req);
+      io_uring_sqe_set_data64(sqe, op->token);
+      return;
+    }
+    op->waiting = awaiting_forged;
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, op->token);
+  }
+
+  int take_forged(std::uint64_t token) noexcept {
+    for (std::size_t i = 0; i < forged_.size(); ++i) {
+      if (forged_[i].first != token) continue;
+      int res = forged_[i].second;
+      forged_[i] = forged_.back();
+      forged_.pop_back();
+      return res;
+    }
+    return -EIO;  // unreachable: every forged NOP has its entry
+  }
+
   io_uring ring_{};
+  std::vector<std::pair<std::uint64_t, int>> forged_;  // token -> result of its forged NOP
   int event_fd_ = -1;
   std::uint64_t event_buf_ = 0;
   bool read_armed_ = false;

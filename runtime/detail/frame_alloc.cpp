@@ -7,8 +7,15 @@
 //   chunks        64 KiB from ::operator new, carved into blocks of one class, never returned.
 //
 // A block belongs to exactly one of: a user, one thread cache list, one depot list.
+//
+// Fault injection: with an allocation fault armed (io/detail/fault.hpp), frame_alloc fails
+// with std::bad_alloc as told; a chunk is an allocation of its own, through ::operator new.
+// Without the pool (sanitizers) frames go to ::operator new directly, where a test's
+// replacement counts them.
 
 #include "frame_alloc.hpp"
+
+#include "../../io/detail/fault.hpp"
 
 #include <cstdint>
 #include <mutex>
@@ -294,6 +301,8 @@ void* alloc_without_cache(unsigned c) {
 }  // namespace
 
 void* frame_alloc(std::size_t size) {
+  if (fault::allocation_fails()) [[unlikely]]
+    throw std::bad_alloc();
   if (size > medium_limit) [[unlikely]]
     return ::operator new(size);
   unsigned const c = class_of(size);

@@ -484,7 +484,10 @@ task_registry::~task_registry() {
   for (task_header** c : chunks_) delete[] c;
 }
 
-void task_registry::grow() { chunks_.push_back(new task_header*[chunk_size]); }
+void task_registry::grow() {
+  chunks_.reserve(chunks_.size() + 1);  // so the push cannot throw and lose the new chunk
+  chunks_.push_back(new task_header*[chunk_size]);
+}
 
 void task_registry::sweep() noexcept {
   std::size_t kept = 0;
@@ -524,17 +527,20 @@ std::uint64_t scheduler::next_id(worker* w) noexcept {
 task_header* scheduler::spawn(std::coroutine_handle<> root, const result_ops* result, completion_listener* listener,
                               std::source_location where) {
   const bool with_handle = result != nullptr;
+  const std::size_t header_size = with_handle ? result->alloc_size : sizeof(task_header);
+  thread_context& c = this_thread();
+  worker* w = c.current_worker && c.sched == this ? c.current_worker : nullptr;
+  // What can fail (std::bad_alloc) comes first, while the frame is still ours alone to destroy.
   task_header* t;
   try {
-    t = new (frame_alloc(with_handle ? result->alloc_size : sizeof(task_header))) task_header;
+    if (w) w->owned_.reserve_one();
+    t = new (frame_alloc(header_size)) task_header;
   } catch (...) {
     root.destroy();
     throw;
   }
   t->result = result;
   t->where = where;
-  thread_context& c = this_thread();
-  worker* w = c.current_worker && c.sched == this ? c.current_worker : nullptr;
   t->root = root;
   t->resume = root;
   t->sched = this;
@@ -554,12 +560,17 @@ task_header* scheduler::spawn(std::coroutine_handle<> root, const result_ops* re
     return t;
   }
   bool accepted = false;
-  {
+  try {
     std::lock_guard lock(foreign_mutex_);
     if (!closed_.load(std::memory_order_acquire)) {
       foreign_owned_.add(t);
       accepted = true;
     }
+  } catch (...) {  // the registry could not grow: nobody else knows of t yet
+    t->~task_header();
+    frame_free(t, header_size);
+    root.destroy();
+    throw;
   }
   if (!accepted) {  // spawned after shutdown: never runs; its handle reports cancellation
     t->root = {};

@@ -81,9 +81,13 @@ class task_registry {
   task_registry& operator=(const task_registry&) = delete;
   ~task_registry();
 
-  void add(task_header* t) {
+  /// Makes room for one more entry: the next add() cannot fail. Throws std::bad_alloc.
+  void reserve_one() {
     if (size_ == sweep_at_) sweep();
     if (size_ == capacity()) grow();
+  }
+  void add(task_header* t) {
+    reserve_one();
     chunks_[size_ / chunk_size][size_ % chunk_size] = t;
     ++size_;
   }

@@ -89,7 +89,19 @@ class task_group final : public cancel_hook {
       ++live_;
     }
     refs_.fetch_add(1, std::memory_order_relaxed);
-    task_header* h = s.spawn(t.release(), &result_slot_of<T>::ops, c, where);
+    task_header* h;
+    try {
+      h = s.spawn(t.release(), &result_slot_of<T>::ops, c, where);
+    } catch (...) {  // std::bad_alloc before the child existed: give its slot back
+      {
+        std::lock_guard lock(mutex_);
+        c->live = false;
+        --live_;
+        free_.push_back(c->index);
+      }
+      drop_ref();
+      throw;
+    }
     {
       std::lock_guard lock(mutex_);
       if (c->live) {

@@ -12,49 +12,20 @@
 #include <vector>
 
 #include "support/fds.hpp"
+#include "support/process.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
 using namespace corio::net;
 using namespace std::chrono_literals;
 
-namespace {
-
-/// Raises RLIMIT_NOFILE to at least `want` (the hard limit too, where privileges allow);
-/// returns the soft limit now.
-rlim_t raise_nofile(rlim_t want) {
-  rlimit rl{};
-  ::getrlimit(RLIMIT_NOFILE, &rl);
-  if (rl.rlim_cur < want) {
-    rlimit up{want, std::max(want, rl.rlim_max)};
-    if (::setrlimit(RLIMIT_NOFILE, &up) != 0) {
-      rl.rlim_cur = std::min(want, rl.rlim_max);
-      ::setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    ::getrlimit(RLIMIT_NOFILE, &rl);
-  }
-  return rl.rlim_cur;
-}
-
-struct nofile_limit {
-  rlimit saved{};
-  explicit nofile_limit(rlim_t soft) {
-    ::getrlimit(RLIMIT_NOFILE, &saved);
-    rlimit rl = saved;
-    rl.rlim_cur = soft;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-  }
-  ~nofile_limit() { ::setrlimit(RLIMIT_NOFILE, &saved); }
-};
-
-}  // namespace
 
 TEST_SUITE("io_stress") {
   TEST_CASE("10,000 concurrent connections echo and leave no descriptor behind") {
     // The clients run in a child process, so that each side needs only ~10,000 descriptors
     // (a sandbox may cap RLIMIT_NOFILE at 20,000 and forbid raising it).
     const long conns = test::scaled(10'000);
-    rlim_t limit = raise_nofile(static_cast<rlim_t>(conns + 256));
+    rlim_t limit = test::raise_nofile(static_cast<rlim_t>(conns + 256));
     if (limit < static_cast<rlim_t>(conns + 128)) {
       MESSAGE("RLIMIT_NOFILE cannot be raised to ", conns + 256, "; skipped");
       return;
@@ -150,7 +121,7 @@ TEST_SUITE("io_stress") {
       std::vector<tcp_stream> clients;
       {
         // Leave room for a handful of descriptors only.
-        nofile_limit lim(static_cast<rlim_t>(test::open_fds() + 8));
+        test::nofile_limit lim(static_cast<rlim_t>(test::open_fds() + 8));
         for (int i = 0; i < 8; ++i) {
           try {
             clients.push_back(co_await tcp_stream::connect(addr));

@@ -1,0 +1,87 @@
+#pragma once
+// What the fault tests measure about this process, and a way to run a piece of a test in a
+// child process (for limits and filters that must not touch the test runner itself).
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+
+namespace corio::test {
+
+/// Threads of this process now (/proc/self/task).
+inline int thread_count() {
+  int n = 0;
+  if (DIR* d = ::opendir("/proc/self/task")) {
+    while (dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') ++n;
+    ::closedir(d);
+  }
+  return n;
+}
+
+/// Resident set size in bytes (/proc/self/statm).
+inline long resident_bytes() {
+  long pages = 0, resident = 0;
+  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return resident * ::sysconf(_SC_PAGESIZE);
+}
+
+/// Runs `f` in a forked child; returns its exit status (f's return value; 125 if it threw,
+/// 126 if the child was killed). Fork before this process starts a runtime in the test.
+template <class F>
+int in_child(F&& f) {
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return 127;
+  if (pid == 0) {
+    int rc = 125;
+    try {
+      rc = f();
+    } catch (...) {
+    }
+    ::_exit(rc);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 126;
+}
+
+/// Raises RLIMIT_NOFILE to at least `want` (the hard limit too, where privileges allow);
+/// returns the soft limit now.
+inline rlim_t raise_nofile(rlim_t want) {
+  rlimit rl{};
+  ::getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < want) {
+    rlimit up{want, std::max(want, rl.rlim_max)};
+    if (::setrlimit(RLIMIT_NOFILE, &up) != 0) {
+      rl.rlim_cur = std::min(want, rl.rlim_max);
+      ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  return rl.rlim_cur;
+}
+
+/// Lowers the soft RLIMIT_NOFILE for its lifetime.
+struct nofile_limit {
+  rlimit saved{};
+  explicit nofile_limit(rlim_t soft) {
+    ::getrlimit(RLIMIT_NOFILE, &saved);
+    rlimit rl = saved;
+    rl.rlim_cur = soft;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  ~nofile_limit() { ::setrlimit(RLIMIT_NOFILE, &saved); }
+  nofile_limit(const nofile_limit&) = delete;
+  nofile_limit& operator=(const nofile_limit&) = delete;
+};
+
+}  // namespace corio::test
