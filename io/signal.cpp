@@ -28,11 +28,13 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
 
+#include "../runtime/runtime.hpp"
 #include "../sync/notify.hpp"
 
 namespace corio::signal {
@@ -202,5 +204,20 @@ std::uint64_t listener::pending() const noexcept {
 task<void> ctrl_c() { return receive_one(listener(SIGINT)); }
 
 task<void> terminate() { return receive_one(listener(SIGTERM)); }
+
+task<void> dump_tasks_on(int signo, std::function<void(const task_dump&)> out) {
+  listener l(signo);  // counting from the call, before the first await
+  return [](listener l, std::function<void(const task_dump&)> out) -> task<void> {
+    detail::scheduler& s = detail::current_scheduler("corio::signal::dump_tasks_on");
+    for (;;) {
+      co_await l.recv();
+      task_dump d = s.dump_tasks(std::chrono::seconds(1));
+      if (out)
+        out(d);
+      else
+        fmt::print(stderr, "corio: task dump (signal {}):\n{}", l.signo(), d.to_string());
+    }
+  }(l, std::move(out));
+}
 
 }  // namespace corio::signal

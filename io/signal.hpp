@@ -35,7 +35,9 @@
 
 #include <csignal>
 #include <cstdint>
+#include <functional>
 
+#include "../runtime/diagnostics.hpp"
 #include "../runtime/task.hpp"
 
 namespace corio::signal {
@@ -72,5 +74,10 @@ task<void> ctrl_c();
 
 /// Waits for the next SIGTERM (what `kill` and service managers send), like ctrl_c().
 task<void> terminate();
+
+/// A task dump on demand: spawn it (detached) and every `signo` (e.g. SIGUSR1: `kill -USR1
+/// <pid>`) prints the calling runtime's task dump (runtime::dump_tasks) to stderr, or hands it
+/// to `out`. Runs until aborted or the runtime shuts down. Throws like listener(signo).
+task<void> dump_tasks_on(int signo, std::function<void(const task_dump&)> out = {});
 
 }  // namespace corio::signal

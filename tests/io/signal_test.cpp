@@ -220,4 +220,29 @@ TEST_SUITE("signal") {
     rt.block_on(std::move(t));  // runs inside: fine
     CHECK(l.pending() == 0);
   }
+
+  TEST_CASE("dump_tasks_on: every signal hands the runtime's task dump to the callback") {
+    auto rt = test::multi();
+    std::atomic<int> dumps{0};
+    std::atomic<bool> saw_sleeper{false};
+    rt.block_on([&]() -> task<void> {
+      auto sleeper = spawn([]() -> task<void> { co_await sleep(std::chrono::hours(1)); }());
+      const std::uint64_t id = sleeper.id();
+      auto dumper = spawn(signal::dump_tasks_on(SIGUSR2, [&](const task_dump& d) {
+        for (const task_info& t : d.tasks)
+          if (t.id == id && t.status == task_status::waiting && t.waiting_on == "corio::sleep") saw_sleeper = true;
+        ++dumps;
+      }));
+      // Each round: one signal, then wait (bounded) for its dump; the sleeper shows up waiting.
+      for (int round = 1; round <= 50 && !saw_sleeper; ++round) {
+        send_from_thread(SIGUSR2);
+        for (int i = 0; i < 20000 && dumps.load() < round; ++i) co_await sleep(std::chrono::milliseconds(1));
+        REQUIRE(dumps.load() == round);
+      }
+      CHECK(saw_sleeper.load());
+      dumper.abort();
+      sleeper.abort();
+    }());
+    CHECK_THROWS_AS((void)signal::dump_tasks_on(SIGKILL), std::invalid_argument);
+  }
 }
