@@ -24,6 +24,18 @@ inline int thread_count() {
   return n;
 }
 
+/// Resident set size in bytes of process `pid` (/proc/<pid>/statm); 0 if unreadable.
+inline long resident_bytes(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%ld/statm", static_cast<long>(pid));
+  long pages = 0, resident = 0;
+  if (std::FILE* f = std::fopen(path, "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return resident * ::sysconf(_SC_PAGESIZE);
+}
+
 /// Resident set size in bytes (/proc/self/statm).
 inline long resident_bytes() {
   long pages = 0, resident = 0;
