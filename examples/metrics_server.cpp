@@ -10,6 +10,7 @@
 #include <corio/io/net.hpp>
 #include <fmt/format.h>
 
+#include <optional>
 #include <string>
 
 #include "args.hpp"
@@ -32,7 +33,9 @@ corio::task<void> producer(corio::mpsc::sender<int> tx) {
 }
 
 corio::task<void> consumer(corio::mpsc::receiver<int> rx) {
-  while (co_await rx.recv()) {
+  // The received value gets a name: g++-12 miscompiles a loop whose only statement is a
+  // co_await used as the condition (README, "Compiler bugs").
+  while (std::optional<int> m = co_await rx.recv()) {
   }
 }
 

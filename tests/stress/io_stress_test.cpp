@@ -129,7 +129,7 @@ TEST_SUITE("io_stress") {
               co_await s.write_all(buf, n);
             }
           }(co_await l.accept()));
-        while (co_await handlers.join_next()) {
+        while (auto done = co_await handlers.join_next()) {  // bound to a name: see README, GCC 12
         }
       }(l, conns));
     }

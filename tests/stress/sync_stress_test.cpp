@@ -315,7 +315,7 @@ TEST_SUITE("sync_stress") {
             default: break;  // keep draining
           }
           if (rx.valid())
-            while (co_await rx.recv()) {
+            while (auto m = co_await rx.recv()) {  // bound to a name: see README, GCC 12
             }
           for (auto& h : hs) (void)co_await h;
         }
