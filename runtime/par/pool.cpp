@@ -10,12 +10,18 @@
 //   3. fence, then look once more at every deque and the injection queue;
 //   4. park, unless step 3 or the latch found a reason not to;
 //   5. on waking: leave `sleeping_` if still there (asleep -> idle), and look for work again.
-// A worker that pushes a job stores the deque tail, fences, reads `sleep_`: if someone
-// sleeps and nobody is idle-awake, it wakes one (wake_one moves it asleep -> idle under the
-// mutex, so one push wakes at most one). Steps 1-3 against the push form the Dekker pair of
-// sync.hpp: either the pusher sees the sleeper, or the sleeper's last look sees the job.
-// Injection uses the same check after a full fence. A woken worker that finds nothing goes
-// through the same cycle again; an idle-awake worker is expected to find any new job itself.
+// A worker that pushes a job stores the deque tail, then reads `sleep_` (no fence): if
+// someone sleeps and nobody is idle-awake, it wakes one (wake_one moves it asleep -> idle
+// under the mutex, so one push wakes at most one). Without a fence the pusher may miss a
+// worker falling asleep at that moment while that worker's last look misses the job; then
+// the job waits for its owner, who runs every job of its own deque that nobody steals before
+// it waits or sleeps, so a missed wake costs parallelism, never progress (Rayon makes the same
+// trade). The fence it saves is paid on every fork: fib_join ran 1.4x slower with it.
+// Injection, whose jobs have no owner to fall back on, keeps the full handshake: steps 1-3
+// against a full fence then the read of `sleep_` form the Dekker pair of sync.hpp, so either
+// the injector sees the sleeper or the sleeper's last look sees the job. A woken worker that
+// finds nothing goes through the same cycle again; an idle-awake worker is expected to find
+// any new job itself.
 //
 // Shutdown: set `terminate_`, unpark every worker, join them. Workers finish the job they run;
 // the pool must not be in use by then (pool.hpp).

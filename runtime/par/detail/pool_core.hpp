@@ -70,9 +70,9 @@ class pool_core {
   void inject(job* j);
 
   /// After a push by a worker: wakes one sleeper if nobody is awake and looking for work.
+  /// No fence (pool.cpp: a wake missed here costs parallelism, never progress).
   void notify_work() noexcept {
-    handshake_fence();
-    std::uint64_t s = sleep_.load(handshake_load);
+    std::uint64_t s = sleep_.load(std::memory_order_relaxed);
     if ((s >> 32) != 0 && (s & idle_mask) == 0) wake_one();
   }
 
