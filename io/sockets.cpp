@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <utility>
 #include <system_error>
 
 #include "../runtime/time.hpp"
@@ -137,6 +138,17 @@ task<tcp_stream> tcp_stream::connect(socket_address addr, std::chrono::steady_cl
 
 void tcp_stream::set_nodelay(bool on) { detail::set_int_option(fd_.get(), IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0, "TCP_NODELAY"); }
 bool tcp_stream::nodelay() const { return detail::get_int_option(fd_.get(), IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY") != 0; }
+
+tcp_listener::tcp_listener(detail::fd f) : socket_base(std::move(f)), queue_(std::make_shared<detail::accept_queue>(fd_.get())) {}
+
+void tcp_listener::close() noexcept {
+  // The armed multishot request keeps the socket listening in the kernel until the
+  // cancellation close() sends lands on its ring (at that worker's next park). Shutting the
+  // socket down would end it at once, but the socket may be shared (fork, dup, SCM_RIGHTS):
+  // closing our descriptor must not stop another owner's listening.
+  if (queue_) std::exchange(queue_, nullptr)->close();
+  fd_.reset();
+}
 
 tcp_listener tcp_listener::bind(const socket_address& addr, const listen_options& opts) {
   if (!addr.is_ipv4() && !addr.is_ipv6())

@@ -8,7 +8,16 @@
 // accept() errors are std::system_error: in particular EMFILE/ENFILE when the process is out
 // of descriptors; an accept loop should report it and back off (sleep) rather than retry at
 // once. An accept cancelled as it completes closes the connection it got.
+//
+// On the io_uring backend (kernel 5.19+) a busy listener (past its first 32 accepts) keeps one
+// multishot accept armed: the kernel accepts connections as they arrive and the listener queues
+// up to detail::accept_queue::capacity of them, so an accept() that finds one queued costs no
+// system call. A full queue stops the kernel accepting (connections wait in the backlog). See
+// detail/accept_queue.hpp for which worker runs what; CORIO_ACCEPT_MULTISHOT=0 turns it off.
 
+#include <memory>
+
+#include "detail/accept_queue.hpp"
 #include "detail/socket_base.hpp"
 #include "tcp_stream.hpp"
 
@@ -26,11 +35,33 @@ class tcp_listener : public detail::socket_base {
   /// std::system_error naming the address on failure (EADDRINUSE, EACCES, ...).
   static tcp_listener bind(const socket_address& addr, const listen_options& opts = {});
 
-  /// Waits for the next connection.
-  detail::accept_awaitable<tcp_stream> accept() { return detail::accept_awaitable<tcp_stream>(fd_.get()); }
+  tcp_listener(tcp_listener&&) noexcept = default;
+  tcp_listener& operator=(tcp_listener&& o) noexcept {
+    if (this != &o) {
+      close();
+      fd_ = std::move(o.fd_);
+      queue_ = std::move(o.queue_);
+    }
+    return *this;
+  }
+  ~tcp_listener() { close(); }
+
+  /// Waits for the next connection (one already queued is returned at once). Any number of
+  /// tasks on any workers may wait at once; each connection goes to one of them, oldest
+  /// waiter first. Aborting a waiting task loses no connection: it stays for the next accept.
+  detail::accept_operation<tcp_stream> accept() { return detail::accept_operation<tcp_stream>(fd_.get(), queue_); }
+
+  /// Closes the socket now: connections the kernel accepted for this listener but no accept()
+  /// took are closed, and tasks waiting in accept() fail with EBADF (on the io_uring backend;
+  /// under epoll, as for any descriptor, waiters are not woken: abort them). An armed
+  /// multishot request is cancelled; until that lands on its worker (its next park), the
+  /// kernel may still accept connections, which are closed as they arrive.
+  void close() noexcept;
 
  private:
-  explicit tcp_listener(detail::fd f) noexcept : socket_base(std::move(f)) {}
+  explicit tcp_listener(detail::fd f);
+
+  std::shared_ptr<detail::accept_queue> queue_;  // null when closed
 };
 
 }  // namespace corio::net

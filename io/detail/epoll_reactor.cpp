@@ -10,6 +10,9 @@
 // readiness with poll(2) so that a blocking descriptor (a terminal on stdin) never blocks the
 // worker.
 //
+// Ops that a readiness event lets finish are completed only after their descriptor's epoll
+// registration is updated: a woken task may close the descriptor at once on another worker.
+//
 // Cancellation (any thread) goes through `inbox_` like the io_uring backend: the owner removes
 // the op from its lists and completes it with -ECANCELED.
 //
@@ -37,6 +40,7 @@
 #include <mutex>
 #include <system_error>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "../../runtime/detail/reactor.hpp"
@@ -196,6 +200,7 @@ class epoll_reactor final : public reactor {
     fd_entry& e = fds_[op->req.fd];
     std::vector<io_op*>& list = need & POLLOUT ? e.writers : e.readers;
     list.reserve(list.size() + 1);
+    done_.reserve(ops_.live() + 1);
     op->token = ops_.add(op);
     list.push_back(op);
     update(op->req.fd, e);
@@ -259,7 +264,7 @@ class epoll_reactor final : public reactor {
       if (would_block(r)) {
         ready[kept++] = op;
       } else {
-        finish(op, r);
+        done_.emplace_back(op, r);  // finished by wait() once the descriptor is re-registered
         ++done;
       }
     }
@@ -295,6 +300,10 @@ class epoll_reactor final : public reactor {
       if (ev & EPOLLOUT || err) dispatched += retry(it->second.writers);
       update(fd, it->second);
       if (it->second.registered == 0) fds_.erase(it);
+      // Only now wake the tasks: one may close the descriptor at once on another thread,
+      // which must not race with the epoll_ctl above.
+      for (std::size_t k = 0; k < done_.size(); ++k) finish(done_[k].first, done_[k].second);
+      done_.clear();
     }
     return dispatched;
   }
@@ -324,6 +333,7 @@ class epoll_reactor final : public reactor {
   wake_gate gate_;
   op_table ops_;
   std::unordered_map<int, fd_entry> fds_;
+  std::vector<std::pair<io_op*, int>> done_;  // retried ops and results, to finish; capacity >= ops in flight
   cancel_inbox inbox_;
 };
 

@@ -25,6 +25,10 @@
 // ring as a NOP and are swapped in when its CQE is reaped; short transfers), at every
 // io_uring_enter, at get_sqe and at ring creation.
 //
+// Multishot accept (io_kind::accept with accept_multishot, used by accept_queue.hpp): one SQE,
+// one slot, one CQE per connection with IORING_CQE_F_MORE while it stays armed; the CQE
+// without it ends the request and frees the slot, as for any op.
+//
 // Kernels that answer a socket operation on an O_NONBLOCK socket with -EAGAIN (instead of
 // waiting) get a poll for readiness first and then the operation again, under the same token.
 
@@ -34,20 +38,26 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <system_error>
 #include <vector>
 
 #include "../../runtime/detail/reactor.hpp"
 #include "fault.hpp"
+#include "multishot_accept.hpp"
 #include "op_table.hpp"
 #include "wake_gate.hpp"
 
 namespace corio::detail {
+
+static_assert(completion_more == IORING_CQE_F_MORE);
 
 namespace {
 
@@ -98,7 +108,10 @@ void prep(io_uring_sqe* sqe, const io_request& r) noexcept {
       io_uring_prep_sendmsg(sqe, r.fd, r.msg, static_cast<unsigned>(r.flags | MSG_NOSIGNAL));
       break;
     case io_kind::accept:
-      io_uring_prep_accept(sqe, r.fd, r.addr, r.addrlen_out, r.flags | SOCK_CLOEXEC);
+      if (r.flags & accept_multishot)
+        io_uring_prep_multishot_accept(sqe, r.fd, r.addr, r.addrlen_out, (r.flags & ~accept_multishot) | SOCK_CLOEXEC);
+      else
+        io_uring_prep_accept(sqe, r.fd, r.addr, r.addrlen_out, r.flags | SOCK_CLOEXEC);
       break;
     case io_kind::connect:
       io_uring_prep_connect(sqe, r.fd, r.addr, r.addrlen);
@@ -429,6 +442,58 @@ bool uring_available() noexcept {
   if (rc < 0) return false;
   io_uring_queue_exit(&ring);
   return true;
+}
+
+namespace {
+
+// Arms a multishot accept on a listening Unix socket of a throw-away ring and cancels it: a
+// kernel that knows IORING_ACCEPT_MULTISHOT (5.19) answers -ECANCELED, an older one refuses
+// the request (-EINVAL).
+bool probe_multishot_accept() noexcept {
+  io_uring ring;
+  if (io_uring_queue_init(4, &ring, 0) < 0) return false;
+  bool ok = false;
+  int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  // An address of the family alone: the kernel binds an unused abstract name (autobind).
+  if (s >= 0 && ::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof(sa_family_t)) == 0 && ::listen(s, 1) == 0) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_multishot_accept(sqe, s, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, 1);
+    sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_cancel64(sqe, 1, 0);
+    io_uring_sqe_set_data64(sqe, 2);
+    int seen = 0;
+    while (seen < 2) {
+      int rc = io_uring_submit_and_wait(&ring, 1);
+      if (rc < 0 && rc != -EINTR) break;
+      io_uring_cqe* cqe = nullptr;
+      while (io_uring_peek_cqe(&ring, &cqe) == 0 && cqe) {
+        if (io_uring_cqe_get_data64(cqe) == 1 && !(cqe->flags & IORING_CQE_F_MORE)) {
+          ok = cqe->res == -ECANCELED;
+          ++seen;
+        } else if (io_uring_cqe_get_data64(cqe) == 2) {
+          ++seen;
+        }
+        io_uring_cqe_seen(&ring, cqe);
+      }
+    }
+  }
+  if (s >= 0) ::close(s);
+  io_uring_queue_exit(&ring);
+  return ok;
+}
+
+}  // namespace
+
+bool multishot_accept_supported() noexcept {
+  static const bool supported = [] {
+    const char* env = std::getenv("CORIO_ACCEPT_MULTISHOT");
+    if (env && std::strcmp(env, "0") == 0) return false;
+    return probe_multishot_accept();
+  }();
+  return supported;
 }
 
 }  // namespace corio::detail
