@@ -138,7 +138,7 @@ template <class Stream>
 class [[nodiscard]] accept_operation : cancel_hook {
  public:
   accept_operation(int lfd, std::shared_ptr<accept_queue> q) noexcept
-      : oneshot_(oneshot_request(lfd), "accept"), queue_(std::move(q)), lfd_(lfd) {}
+      : oneshot_(accept_request(lfd), "accept"), queue_(std::move(q)), lfd_(lfd) {}
   accept_operation(accept_operation&& o) noexcept
       : oneshot_(std::move(o.oneshot_)), queue_(std::move(o.queue_)), lfd_(o.lfd_) {}
   accept_operation& operator=(accept_operation&&) = delete;
@@ -189,14 +189,6 @@ class [[nodiscard]] accept_operation : cancel_hook {
   void abandon() noexcept override {
     queue_->withdraw(waiter_);
     state_ = state::idle;
-  }
-
-  static io_request oneshot_request(int lfd) noexcept {
-    io_request r;
-    r.kind = io_kind::accept;
-    r.fd = lfd;
-    r.flags = SOCK_NONBLOCK;
-    return r;
   }
 
   io_awaitable oneshot_;  // without a queue: one accept4 (the peer's address is not asked for)

@@ -126,11 +126,20 @@ class stream_socket : public socket_base, public stream_reader<stream_socket>, p
   static task<fd> connect_to(net::socket_address addr, int family);
 };
 
+/// A one-shot accept4 on listening descriptor `lfd` (the new socket non-blocking).
+inline io_request accept_request(int lfd) noexcept {
+  io_request r;
+  r.kind = io_kind::accept;
+  r.fd = lfd;
+  r.flags = SOCK_NONBLOCK;
+  return r;
+}
+
 /// Accepts a connection on listening descriptor `lfd`, producing a Stream.
 template <class Stream>
 class [[nodiscard]] accept_awaitable {
  public:
-  explicit accept_awaitable(int lfd) noexcept : op_(request(lfd), "accept") {}
+  explicit accept_awaitable(int lfd) noexcept : op_(accept_request(lfd), "accept") {}
   accept_awaitable(accept_awaitable&& o) noexcept : op_(std::move(o.op_)) {}
 
   bool await_ready() const noexcept { return false; }
@@ -146,13 +155,6 @@ class [[nodiscard]] accept_awaitable {
   }
 
  private:
-  static io_request request(int lfd) noexcept {
-    io_request r;
-    r.kind = io_kind::accept;
-    r.fd = lfd;
-    r.flags = SOCK_NONBLOCK;
-    return r;
-  }
   io_awaitable op_;
   net::socket_address peer_;
 };
