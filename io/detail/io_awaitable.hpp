@@ -7,7 +7,10 @@
 // Cancellation: while the operation is in flight the awaitable is its task's cancel hook. An
 // aborted task asks the owning reactor to cancel the operation and keeps its frame (which owns
 // the buffers the kernel writes into) until the operation's completion has arrived; a
-// descriptor produced by an accept or openat that completes anyway is closed.
+// descriptor produced by an accept or openat that completes anyway is closed. An accept or
+// openat that completed at once (epoll) but yields because the task's budget is spent holds its
+// descriptor in the run queue: it is the task's cancel hook there too, already done, so an
+// abort or the runtime's shutdown closes the descriptor.
 //
 // Completion runs on the owning worker's thread and wakes the task (which may then run on any
 // worker). ThreadSanitizer cannot see the hand-off through the kernel, so it is annotated.
@@ -68,7 +71,13 @@ class [[nodiscard]] io_awaitable : io_op, cancel_hook {
     if (r.start(this, &res)) {  // done at once (epoll): resume now, unless out of budget
       result_ = res;
       if (coop_consume()) return h;
-      return yield_to_scheduler(h, what_);
+      std::coroutine_handle<> next = yield_to_scheduler(h, what_);
+      if (makes_fd() && res >= 0) {  // the descriptor must not leak if the task goes meanwhile
+        done_.store(true, std::memory_order_relaxed);  // no hand-off: this thread completed it
+        c.task->hook = this;
+        holding_ = true;
+      }
+      return next;
     }
     waker_ = make_waker(h, what_);
     waker_->hook = this;
@@ -77,6 +86,10 @@ class [[nodiscard]] io_awaitable : io_op, cancel_hook {
   }
 
   int await_resume() noexcept {
+    if (holding_) {
+      holding_ = false;
+      this_thread().task->hook = nullptr;
+    }
     if (in_flight_) {
       in_flight_ = false;
 #ifdef CORIO_TSAN
@@ -112,13 +125,14 @@ class [[nodiscard]] io_awaitable : io_op, cancel_hook {
     return false;
   }
 
+  bool makes_fd() const noexcept { return req.kind == io_kind::accept || req.kind == io_kind::openat; }
+
   // cancel_hook: the frame is going away with the completed operation unclaimed.
   void abandon() noexcept override {
 #ifdef CORIO_TSAN
     __tsan_acquire(static_cast<io_op*>(this));
 #endif
-    bool makes_fd = req.kind == io_kind::accept || req.kind == io_kind::openat;
-    if (makes_fd && result_ >= 0 && done_.load(std::memory_order_acquire)) {
+    if (makes_fd() && result_ >= 0 && done_.load(std::memory_order_acquire)) {
       ::close(result_);  // nobody will own it
       result_ = -ECANCELED;
     }
@@ -128,6 +142,7 @@ class [[nodiscard]] io_awaitable : io_op, cancel_hook {
   task_header* waker_ = nullptr;
   int result_ = 0;
   bool in_flight_ = false;
+  bool holding_ = false;  ///< yielded with a descriptor made at once, as the task's cancel hook
   bool cancel_sent_ = false;
   std::atomic<bool> done_{false};
 };

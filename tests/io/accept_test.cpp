@@ -9,6 +9,8 @@
 #include <doctest/doctest.h>
 #include <corio/io/net.hpp>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <atomic>
 #include <cstdint>
@@ -41,6 +43,16 @@ task<void> client(socket_address addr, std::uint32_t id) {
   (void)co_await s.read(&c, 1);  // end of stream: the server has read the id and closed
 }
 
+/// Runs clients 0..n-1 in waves of `wave` (each wave spawned at once and finished before the
+/// next), so the descriptors in use stay bounded.
+task<void> clients_in_waves(socket_address addr, int n, int wave) {
+  for (int base = 0; base < n; base += wave) {
+    std::vector<join_handle<void>> running;
+    for (int i = base; i < n && i < base + wave; ++i) running.push_back(spawn(client(addr, static_cast<std::uint32_t>(i))));
+    for (auto& h : running) co_await h;
+  }
+}
+
 /// Reads the 4-byte id a client sent.
 task<std::uint32_t> read_id(tcp_stream s) {
   std::uint32_t id = 0;
@@ -69,6 +81,23 @@ task<bool> eventually(Pred pred) {
     co_await sleep(1ms);
   }
   co_return pred();
+}
+
+/// Connections waiting in a listening socket's backlog (TCP_INFO reports them as unacked).
+int backlog_length(const tcp_listener& l) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(l.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return -1;
+  return static_cast<int>(info.tcpi_unacked);
+}
+
+/// Accepts until aborted, keeping every connection in its frame and counting them.
+task<void> accept_and_keep(tcp_listener& l, int& accepted) {
+  std::vector<tcp_stream> kept;
+  for (;;) {
+    kept.push_back(co_await l.accept());
+    ++accepted;
+  }
 }
 
 bool fd_is_open(int f) { return ::fcntl(f, F_GETFD) >= 0; }
@@ -109,14 +138,7 @@ TEST_SUITE("accept") {
       rt.block_on([](int n) -> task<void> {
         auto l = tcp_listener::bind({"127.0.0.1", 0});
         auto addr = l.local_address();
-        // Clients in waves of 64, so the descriptors in use stay bounded.
-        auto clients = spawn([](socket_address addr, int n) -> task<void> {
-          for (int base = 0; base < n; base += 64) {
-            std::vector<join_handle<void>> wave;
-            for (int i = base; i < n && i < base + 64; ++i) wave.push_back(spawn(client(addr, static_cast<std::uint32_t>(i))));
-            for (auto& h : wave) co_await h;
-          }
-        }(addr, n));
+        auto clients = spawn(clients_in_waves(addr, n, 64));
         std::vector<char> seen(static_cast<std::size_t>(n), 0);
         for (int i = 0; i < n; ++i) {
           std::uint32_t id = co_await read_id(co_await l.accept());
@@ -152,11 +174,7 @@ TEST_SUITE("accept") {
             }(std::move(s), seen, total)).detach();
           }
         }(l, seen, total)));
-      for (int base = 0; base < n; base += 128) {
-        std::vector<join_handle<void>> wave;
-        for (int i = base; i < n && i < base + 128; ++i) wave.push_back(spawn(client(addr, static_cast<std::uint32_t>(i))));
-        for (auto& h : wave) co_await h;
-      }
+      co_await clients_in_waves(addr, n, 128);
       CHECK(co_await eventually([&] { return total.load() == n; }));
       for (auto& h : acceptors) h.abort();
       for (auto& h : acceptors) CHECK_THROWS_AS(co_await h, cancelled);
@@ -240,6 +258,50 @@ TEST_SUITE("accept") {
       }
     }(rounds));
     CHECK(fds_settle_to(before));
+  }
+
+  TEST_CASE("an accept that completed at once but yielded (budget spent) closes its connection if the task goes") {
+    // Under epoll an accept from a full backlog completes without suspending; after
+    // coop_budget of those in one poll the next one completes too, then yields holding its
+    // descriptor. The task is aborted, or the runtime shut down, while it waits in the run
+    // queue: that descriptor must be closed with the frame. (io_uring: the accepts suspend, or
+    // take from the multishot queue, which keeps what an aborted accept held.)
+    const int conns = static_cast<int>(detail::coop_budget) + 72;
+    const bool epoll = detail::default_backend() == detail::backend_kind::epoll;
+    for (bool shutdown : {false, true}) {
+      CAPTURE(shutdown);
+      int before = test::open_fds();
+      {
+        auto l = tcp_listener::bind({"127.0.0.1", 0}, {.backlog = 1024});
+        std::vector<tcp_stream> clients;
+        int accepted = 0;
+        auto rt = test::single();
+        rt.block_on([](tcp_listener& l, std::vector<tcp_stream>& clients, int& accepted, int conns, bool shutdown,
+                       bool epoll) -> task<void> {
+          auto addr = l.local_address();
+          for (int i = 0; i < conns; ++i) clients.push_back(co_await tcp_stream::connect(addr));
+          // Every connection is in the backlog before the acceptor starts.
+          REQUIRE(co_await eventually([&] { return backlog_length(l) == conns; }));
+          auto acceptor = spawn(accept_and_keep(l, accepted));
+          const int budget = static_cast<int>(detail::coop_budget);
+          for (int i = 0; i < 1'000'000 && accepted < budget; ++i) co_await yield_now();
+          REQUIRE(accepted >= budget);
+          if (epoll) {
+            // The acceptor ran one poll: `budget` accepts, then one more that yielded with its
+            // connection taken from the backlog.
+            CHECK(accepted == budget);
+            CHECK(backlog_length(l) == conns - budget - 1);
+          }
+          if (shutdown) {
+            acceptor.detach();  // still queued when the runtime goes
+            co_return;
+          }
+          acceptor.abort();
+          CHECK_THROWS_AS(co_await acceptor, cancelled);
+        }(l, clients, accepted, conns, shutdown, epoll));
+      }
+      CHECK(fds_settle_to(before));
+    }
   }
 
   TEST_CASE("a listener destroyed with connections queued closes them all") {
