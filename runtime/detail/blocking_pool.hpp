@@ -119,7 +119,11 @@ class blocking_pool {
 
  private:
   struct shared;
-  static void thread_main(std::shared_ptr<shared> s) noexcept;
+  struct thread_slot;
+  struct wake_action;
+  static void thread_main(std::shared_ptr<shared> s, thread_slot* slot) noexcept;
+  /// Starts a thread already counted in the pool's `threads`; on failure uncounts it and throws.
+  static void start_thread(const std::shared_ptr<shared>& s);
   std::shared_ptr<shared> s_;
 };
 

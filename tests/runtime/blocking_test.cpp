@@ -129,6 +129,24 @@ TEST_SUITE("blocking") {
     CHECK(rt.block_on([]() -> task<int> { co_return co_await spawn_blocking([] { return 1; }); }()) == 1);
   }
 
+  TEST_CASE("jobs handed to threads that are retiring at that moment all run") {
+    // A keep-alive of 1 ns: every thread gives up as soon as its spin ends, so submits keep
+    // racing with threads leaving the idle list (taken just in time, or retired and replaced).
+    auto rt = with_blocking(4, 1ns);
+    const int n = static_cast<int>(test::scaled(3'000));
+    long long total = rt.block_on([](int n) -> task<long long> {
+      long long s = 0;
+      for (int i = 0; i < n; ++i) {
+        auto a = spawn_blocking([i] { return i; });
+        if (i % 3 == 0) co_await sleep(std::chrono::microseconds(i % 40));  // let threads go idle
+        s += co_await a;
+      }
+      co_return s;
+    }(n));
+    CHECK(total == static_cast<long long>(n) * (n - 1) / 2);
+    CHECK(rt.metrics().blocking_threads <= 4);
+  }
+
   TEST_CASE("abort: a queued job never runs; a running one is not interrupted") {
     auto rt = with_blocking(1);
     gate g;
@@ -271,8 +289,8 @@ TEST_SUITE("blocking") {
 
   TEST_CASE("thread-creation failure with no thread left: jobs queued by others complete with the error") {
     auto rt = with_blocking(4);
-    // A's thread creation is held until B has queued its job (B's own creation fails while A's
-    // is still counted), then A's fails too: nothing could run B's job any more.
+    // A's thread creation is held until B has queued its job (B starts no thread of its own:
+    // A's is on its way), then A's fails: nothing could run B's job any more.
     std::atomic<int> calls{0};
     std::atomic<bool> a_in_creation{false}, b_queued{false};
     detail::blocking_pool::before_thread_creation_for_test([&] {
@@ -281,7 +299,7 @@ TEST_SUITE("blocking") {
         while (!b_queued.load()) std::this_thread::yield();
       }
     });
-    detail::blocking_pool::fail_next_thread_creations(2);
+    detail::blocking_pool::fail_next_thread_creations(1);
     std::atomic<bool> a_threw{false};
     std::thread a([&] {
       try {
@@ -299,6 +317,36 @@ TEST_SUITE("blocking") {
     CHECK(b.is_finished());
     CHECK_THROWS_AS(b.take_result(), std::system_error);
     CHECK(rt.block_on([]() -> task<int> { co_return co_await spawn_blocking([] { return 3; }); }()) == 3);
+  }
+
+  TEST_CASE("thread-creation failure while a thread has gone idle: that thread runs what was queued") {
+    auto rt = with_blocking(4, 600s);  // an idle thread must not find B only when its keep-alive ends
+    gate busy_gate;
+    std::atomic<bool> busy_started{false};
+    auto busy = spawn_blocking(rt, [&] {
+      busy_started = true;
+      busy_gate.wait();
+    });
+    REQUIRE(eventually([&] { return busy_started.load(); }));
+    // A's submit starts a second thread; its creation is held, then fails.
+    std::atomic<bool> a_in_creation{false}, release{false}, a_ran{false};
+    detail::blocking_pool::before_thread_creation_for_test([&] {
+      a_in_creation = true;
+      while (!release.load()) std::this_thread::yield();
+    });
+    detail::blocking_pool::fail_next_thread_creations(1);
+    std::thread a([&] { spawn_blocking(rt, [&] { a_ran = true; }).detach(); });
+    REQUIRE(eventually([&] { return a_in_creation.load(); }));
+    busy_gate.open();  // the first thread runs A, then goes idle
+    REQUIRE(eventually([&] { return a_ran.load() && busy.is_finished(); }));
+    // B is queued behind the thread still on its way; when that one fails, the idle one takes B.
+    auto b = spawn_blocking(rt, [] { return 2; });
+    release = true;
+    a.join();
+    detail::blocking_pool::before_thread_creation_for_test(nullptr);
+    CHECK(eventually([&] { return b.is_finished(); }));
+    CHECK(rt.block_on([](blocking_handle<int> b) -> task<int> { co_return co_await b; }(std::move(b))) == 2);
+    CHECK(rt.metrics().blocking_threads == 1);
   }
 
   TEST_CASE("misuse") {
