@@ -221,6 +221,7 @@ class epoll_reactor final : public reactor {
   }
 
   backend_kind kind() const noexcept override { return backend_kind::epoll; }
+  bool no_io_in_flight() const noexcept override { return ops_.live() == 0; }
 
  private:
   struct fd_entry {

@@ -281,6 +281,7 @@ class uring_reactor final : public reactor {
   }
 
   backend_kind kind() const noexcept override { return backend_kind::uring; }
+  bool no_io_in_flight() const noexcept override { return ops_.live() == 0; }
 
  private:
   io_uring_sqe* get_sqe() noexcept {

@@ -113,6 +113,10 @@ class reactor {
 
   virtual backend_kind kind() const noexcept = 0;
 
+  /// On the owning thread: true if no operation of this reactor is in flight (its worker may
+  /// then look for tasks a little before it parks, without delaying any completion).
+  virtual bool no_io_in_flight() const noexcept = 0;
+
   /// Operations started and completed so far (for metrics; any thread).
   std::uint64_t submitted() const noexcept { return submitted_.load(std::memory_order_relaxed); }
   std::uint64_t completed() const noexcept { return completed_.load(std::memory_order_relaxed); }

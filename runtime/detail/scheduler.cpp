@@ -8,7 +8,15 @@
 //      the injection queue;
 //   3. nothing local: become a searcher (if fewer than half the workers search) and steal
 //      half of a random victim's queue, then try the injection queue again;
-//   4. still nothing: park in the reactor until the next timer deadline or an unpark.
+//   4. still nothing: a searcher whose reactor has no operation in flight first spins for up
+//      to 50 µs, calling sched_yield between looks at its own queue and the injection queue
+//      (while it searches, a task woken from another thread wakes nobody: no eventfd write,
+//      no reactor wake-up on either side); then park in the reactor until the next timer
+//      deadline or an unpark. At most half the workers search, so at most half can spin, and
+//      the yield hands the core to any thread that wants it. With I/O in flight the worker
+//      parks at once, since completions are reaped only by parking (DEFER_TASKRUN rings).
+//      Measured on 2 cores (no spin against 50 µs): spawn_blocking 0.29 -> 0.21 s, mpsc
+//      0.46 -> 0.23 s, spawn_many 0.175 -> 0.154 s; tcp_echo and the timers unchanged.
 //
 // Polling a task: notified -> running (or straight to cancellation if `cancelled` is set),
 // resume the innermost suspended coroutine, then either complete it (root is done) or
@@ -32,6 +40,7 @@
 
 #include <fmt/format.h>
 #include <pthread.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <shared_mutex>
@@ -54,6 +63,7 @@ thread_local thread_context tls_context;
 constexpr std::uint32_t maintenance_interval = 61;
 constexpr std::uint32_t max_lifo_streak = 3;
 constexpr std::size_t inject_batch = 64;
+constexpr auto search_spin = std::chrono::microseconds(50);  // step 4 above
 
 // An exception a destructor throws while the frame is destroyed reaches the promise's
 // unhandled_exception (see thread_context::destroying) and is reported like a detached
@@ -343,6 +353,13 @@ void worker::run(const std::atomic<bool>& done) {
 
 void worker::park(const std::atomic<bool>& done) {
   if (maintenance() && has_local_work()) return;
+  if (searching_ && !sched_.paused() && reactor_->no_io_in_flight()) {  // step 4 at the top
+    const auto until = std::chrono::steady_clock::now() + search_spin;
+    do {
+      if (!sched_.inject_.empty() || has_local_work()) return;
+      sched_yield();
+    } while (std::chrono::steady_clock::now() < until);
+  }
   idle& id = sched_.idle_;
   bool last_searcher = id.transition_to_parked(index_, searching_);
   searching_ = false;
