@@ -49,18 +49,12 @@
 #include "blocking_pool.hpp"
 
 #include <fmt/format.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <climits>
 #include <condition_variable>
 #include <cstdio>
-#include <ctime>
 #include <deque>
 #include <mutex>
 #include <system_error>
@@ -69,6 +63,7 @@
 #include <vector>
 
 #include "../error.hpp"
+#include "futex.hpp"
 #include "scheduler.hpp"
 #include "task_header.hpp"
 
@@ -174,24 +169,6 @@ void blocking_job::check_result() const {
 // ---------------------------------------------------------------------------------------------
 // blocking_pool
 
-namespace {
-
-/// Waits until `word` is no longer `expected`, a wake-up, or `timeout` (spurious returns are
-/// possible: callers re-check).
-void futex_wait_for(std::atomic<std::uint32_t>& word, std::uint32_t expected, std::chrono::nanoseconds timeout) noexcept {
-  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
-  timespec ts{};
-  ts.tv_sec = static_cast<time_t>(std::min<std::chrono::seconds::rep>(secs.count(), INT_MAX));
-  ts.tv_nsec = static_cast<long>((timeout - secs).count());
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, &ts, nullptr, 0);
-}
-
-void futex_wake_one(std::atomic<std::uint32_t>& word) noexcept {
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-}
-
-}  // namespace
-
 /// One pool thread's parking place. Slots belong to the pool (never freed before it, reused by
 /// later threads), so a waker may touch a slot after its thread has moved on: at worst that
 /// is a spurious futex wake-up, which every waiter tolerates.
@@ -204,12 +181,12 @@ struct blocking_pool::thread_slot {
 
 /// What find_thread_for_queue decided, to carry out without the mutex.
 struct blocking_pool::wake_action {
-  thread_slot* wake = nullptr;  // a sleeping thread given a job: futex_wake_one it
+  thread_slot* wake = nullptr;  // a sleeping thread given a job: futex_wake it
   bool start = false;           // start a thread (already counted in `threads`)
 
   /// From a pool thread: a thread that cannot start is no loss (this one serves the queue).
   void carry_out(const std::shared_ptr<shared>& s) noexcept {
-    if (wake) futex_wake_one(wake->state);
+    if (wake) futex_wake(wake->state, 1);
     if (start) {
       try {
         start_thread(s);
@@ -253,6 +230,13 @@ struct blocking_pool::shared {
     queued_now.store(--queued, std::memory_order_relaxed);
     return j;
   }
+  /// Empties the queue; returns its jobs, still linked through next_.
+  blocking_job* take_all() noexcept {
+    tail = nullptr;
+    queued = 0;
+    queued_now.store(0, std::memory_order_relaxed);
+    return std::exchange(head, nullptr);
+  }
   void set_threads(unsigned n) noexcept {
     threads = n;
     threads_now.store(n, std::memory_order_relaxed);
@@ -260,7 +244,7 @@ struct blocking_pool::shared {
   bool has_idle() const noexcept { return spinner || idle; }
   /// Takes an idle thread, the spinning one first, else the most recently parked, and gives
   /// it `j` (null: wake it to exit). Returns the slot if its thread sleeps: the caller must
-  /// then wake it (futex_wake_one), preferably after releasing the mutex.
+  /// then wake it (futex_wake), preferably after releasing the mutex.
   thread_slot* take_idle(blocking_job* j) noexcept {
     thread_slot* t = std::exchange(spinner, nullptr);
     if (!t) {
@@ -356,7 +340,7 @@ void blocking_pool::start_thread(const std::shared_ptr<shared>& sp) {
         wake = s.take_idle(s.pop());
       }
     }
-    if (wake) futex_wake_one(wake->state);
+    if (wake) futex_wake(wake->state, 1);
     throw;
   }
 }
@@ -380,7 +364,7 @@ void blocking_pool::submit(blocking_job* j) {
     j->drop_ref();
     return;
   }
-  if (act.wake) futex_wake_one(act.wake->state);
+  if (act.wake) futex_wake(act.wake->state, 1);
   if (!act.start) return;
   try {
     start_thread(s_);
@@ -389,12 +373,7 @@ void blocking_pool::submit(blocking_job* j) {
     blocking_job* stranded = nullptr;
     {
       std::lock_guard lock(s.m);
-      if (s.threads == 0) {  // nothing will ever run the queue: empty it
-        stranded = std::exchange(s.head, nullptr);
-        s.tail = nullptr;
-        s.queued = 0;
-        s.queued_now.store(0, std::memory_order_relaxed);
-      }
+      if (s.threads == 0) stranded = s.take_all();  // nothing will ever run the queue
     }
     bool mine = false;
     while (blocking_job* q = stranded) {
@@ -492,14 +471,11 @@ void blocking_pool::shutdown() noexcept {
     std::lock_guard lock(s.m);
     if (s.shut_down) return;
     s.shut_down = true;
-    queued = std::exchange(s.head, nullptr);  // the queue, still linked through next_
-    s.tail = nullptr;
-    s.queued = 0;
-    s.queued_now.store(0, std::memory_order_relaxed);
+    queued = s.take_all();
     // Parked threads wake with no job and exit. Waking under the lock keeps it simple; the
     // slots outlive the threads anyway.
     while (s.has_idle())
-      if (thread_slot* t = s.take_idle(nullptr)) futex_wake_one(t->state);
+      if (thread_slot* t = s.take_idle(nullptr)) futex_wake(t->state, 1);
   }
   while (blocking_job* j = queued) {
     queued = j->next_;

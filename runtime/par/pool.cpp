@@ -29,10 +29,8 @@
 #include "pool.hpp"
 
 #include <fmt/format.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,17 +43,6 @@
 #include "../error.hpp"
 
 namespace corio::par::detail {
-
-// ---------------------------------------------------------------------------------------------
-// futexes
-
-void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected) noexcept {
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
-}
-
-void futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept {
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr, 0);
-}
 
 parker& this_thread_parker() noexcept {
   thread_local parker p;

@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "../../detail/atomic.hpp"
+#include "../../detail/futex.hpp"
 
 #if defined(__SANITIZE_THREAD__)
 #define CORIO_PAR_TSAN 1
@@ -57,8 +58,8 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected) noexcept;
-void futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept;
+using corio::detail::futex_wait;
+using corio::detail::futex_wake;
 
 /// A one-token binary semaphore for one thread to sleep on (as Rust's thread::park):
 /// `unpark()` makes the next (or the current) `park()` return; tokens do not accumulate.

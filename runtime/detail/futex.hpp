@@ -1,0 +1,19 @@
+#pragma once
+// Linux futexes on a 32-bit atomic word, process-private: the sleeping primitive under the
+// blocking pool's idle threads and corio::par's parkers. Every wait may return spuriously;
+// callers re-check their condition in a loop.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace corio::detail {
+
+/// Sleeps while `word` holds `expected`, until a futex_wake (or spuriously).
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected) noexcept;
+/// futex_wait for at most `timeout`.
+void futex_wait_for(std::atomic<std::uint32_t>& word, std::uint32_t expected, std::chrono::nanoseconds timeout) noexcept;
+/// Wakes up to `count` threads sleeping on `word`.
+void futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept;
+
+}  // namespace corio::detail
