@@ -5,8 +5,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <list>
 #include <memory>
+#include <new>
 #include <numeric>
 #include <random>
 #include <span>
@@ -169,6 +173,51 @@ TEST_SUITE("par.iter") {
     std::uint64_t expect = 0;
     for (int i = 0; i < 200; ++i) expect += std::uint64_t(i) * (i - 1) / 2;
     CHECK(total == expect);
+  }
+
+  TEST_CASE("a large buffer is its own 2 MiB-aligned mapping, marked for huge pages") {
+    const std::size_t n = (par::detail::bulk_min_bytes + 12345) / sizeof(std::uint64_t);
+    auto out = par::range(std::uint64_t{0}, std::uint64_t{n}).map([](std::uint64_t i) { return i * 3; }).collect<par::buffer>();
+    REQUIRE(out.size() == n);
+    CHECK(reinterpret_cast<std::uintptr_t>(out.data()) % (std::size_t{2} << 20) == 0);
+    bool all = true;
+    for (std::size_t i = 0; i < n; ++i) all = all && out[i] == i * 3;
+    CHECK(all);
+    // /proc/self/smaps flags a MADV_HUGEPAGE mapping "hg" (on kernels built with THP).
+    if (std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled")) {
+      std::ifstream smaps("/proc/self/smaps");
+      std::string line, flags;
+      const auto want = reinterpret_cast<std::uintptr_t>(out.data());
+      bool in_mapping = false;
+      while (std::getline(smaps, line)) {
+        std::uintptr_t lo = 0, hi = 0;
+        if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2)  // a mapping's first line
+          in_mapping = lo <= want && want < hi;
+        if (in_mapping && line.rfind("VmFlags:", 0) == 0) {
+          flags = line;
+          break;
+        }
+      }
+      CAPTURE(flags);
+      CHECK(flags.find(" hg") != std::string::npos);
+    }
+    // Small buffers stay on the ordinary heap, large non-trivial ones are bulk as well.
+    auto small = par::range(0, 1000).map([](int i) { return i; }).collect<par::buffer>();
+    CHECK(small.size() == 1000);
+    auto strings = par::range(0, 300'000).map([](int i) { return std::to_string(i); }).collect<par::buffer>();
+    REQUIRE(strings.size() == 300'000);
+    CHECK(strings[299'999] == "299999");
+  }
+
+  TEST_CASE("bulk storage: impossible sizes are std::bad_alloc, nothing is mapped") {
+    CHECK_THROWS_AS(par::buffer<std::uint64_t>(std::size_t(-1) / 4), std::bad_array_new_length);
+    CHECK_THROWS_AS(par::detail::allocate_bulk(std::size_t(-1) / 2 + 1, 64), std::bad_alloc);
+    // 128 TiB: all of a process's address space on x86-64 (47 bits), so mmap must refuse it.
+    CHECK_THROWS_AS(par::detail::allocate_bulk(std::size_t{1} << 47, 64), std::bad_alloc);
+    void* p = par::detail::allocate_bulk(par::detail::bulk_min_bytes, 4096);
+    std::memset(p, 1, par::detail::bulk_min_bytes);
+    par::detail::deallocate_bulk(p, par::detail::bulk_min_bytes, 4096);
+    par::detail::deallocate_bulk(nullptr, par::detail::bulk_min_bytes, 4096);  // a no-op
   }
 
   TEST_CASE("buffer basics") {

@@ -21,6 +21,7 @@
 #include <new>
 #include <type_traits>
 
+#include "../buffer.hpp"
 #include "../join.hpp"
 #include "run.hpp"
 
@@ -112,17 +113,18 @@ void sort(T* a, std::size_t n, Comp& comp) {
     insertion_sort(a, n, comp);
     return;
   }
+  struct storage_deleter {
+    std::size_t n;
+    void operator()(T* p) const noexcept { deallocate_bulk(p, n * sizeof(T), alignof(T)); }
+  };
   struct scratch_deleter {
     std::size_t n;
     void operator()(T* p) const noexcept {
       std::destroy_n(p, n);
-      ::operator delete(p, std::align_val_t{alignof(T)});
+      storage_deleter{n}(p);
     }
   };
-  struct storage_deleter {
-    void operator()(T* p) const noexcept { ::operator delete(p, std::align_val_t{alignof(T)}); }
-  };
-  std::unique_ptr<T, storage_deleter> raw(static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{alignof(T)})));
+  std::unique_ptr<T, storage_deleter> raw(static_cast<T*>(allocate_bulk(n * sizeof(T), alignof(T))), storage_deleter{n});
   if constexpr (std::is_nothrow_move_constructible_v<T>)
     for_each_block(n, [&](std::size_t lo, std::size_t hi) { std::uninitialized_move(a + lo, a + hi, raw.get() + lo); },
                    4096);

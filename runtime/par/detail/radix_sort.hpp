@@ -245,7 +245,7 @@ void sort(T* a, std::size_t n) {
     insertion_sort(a, n);
     return;
   }
-  auto scratch = std::make_unique_for_overwrite<T[]>(n);
+  auto scratch = make_bulk_array<T>(n);
   const bool parallel = n >= parallel_min && current_worker && current_worker->pool.size() > 1;
   if (parallel && n * sizeof(T) >= 4 * prefault_min_bytes)  // map the fresh scratch in parallel
     for_each_block(
