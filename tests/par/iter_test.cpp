@@ -175,6 +175,30 @@ TEST_SUITE("par.iter") {
     CHECK(total == expect);
   }
 
+  TEST_CASE("reduce keeps source order for an associative, non-commutative op on a scalar") {
+    // "the first non-zero item" (identity 0): any reordering of items shows.
+    auto first_nonzero = [](std::uint64_t a, std::uint64_t b) { return a != 0 ? a : b; };
+    auto last_nonzero = [](std::uint64_t a, std::uint64_t b) { return b != 0 ? b : a; };
+    for (std::size_t n : sizes) {
+      CAPTURE(n);
+      auto v = random_vector(n, n + 7);
+      for (auto& x : v) x = x % 3 == 0 ? x : 0;  // about two thirds zeros
+      std::uint64_t first = 0, last = 0;
+      for (auto x : v) {
+        if (!first) first = x;
+        if (x) last = x;
+      }
+      CHECK(par::iter(v).reduce(std::uint64_t{0}, first_nonzero) == first);
+      CHECK(par::iter(v).reduce(std::uint64_t{0}, last_nonzero) == last);
+      // Through a map and a filter too (the fold's chains see a stage, not the source).
+      auto odd = [](std::uint64_t x) { return x % 2 == 1; };
+      std::uint64_t first_odd = 0;
+      for (auto x : v)
+        if (!first_odd && x && odd(x)) first_odd = x;
+      CHECK(par::iter(v).filter(odd).reduce(std::uint64_t{0}, first_nonzero) == first_odd);
+    }
+  }
+
   TEST_CASE("a large buffer is its own 2 MiB-aligned mapping, marked for huge pages") {
     const std::size_t n = (par::detail::bulk_min_bytes + 12345) / sizeof(std::uint64_t);
     auto out = par::range(std::uint64_t{0}, std::uint64_t{n}).map([](std::uint64_t i) { return i * 3; }).collect<par::buffer>();
