@@ -1,7 +1,10 @@
 // The fork-join pool (pool_core.hpp).
 //
-// Finding work. A worker takes, in order: the newest job of its own deque, the oldest job of a
-// random other worker's deque (a steal), the oldest injected job (from outside the pool).
+// Finding work. A worker takes, in order: the newest job of its own deque, the oldest public
+// job of a random other worker's deque (a steal), the oldest injected job (from outside the
+// pool). Jobs a busy worker keeps private (deque.hpp) are invisible to thieves: each deque
+// keeps at least its oldest job public, and a push publishes one more while any worker is
+// awake and looking (`sleep_` low half non-zero).
 //
 // Sleeping. A worker that finds nothing counts itself idle (`sleep_` low half) and spins for a
 // while (about 50 µs), retrying; then yields a few times; then sleeps:
@@ -10,9 +13,9 @@
 //   3. fence, then look once more at every deque and the injection queue;
 //   4. park, unless step 3 or the latch found a reason not to;
 //   5. on waking: leave `sleeping_` if still there (asleep -> idle), and look for work again.
-// A worker that pushes a job stores the deque tail, then reads `sleep_` (no fence): if
-// someone sleeps and nobody is idle-awake, it wakes one (wake_one moves it asleep -> idle
-// under the mutex, so one push wakes at most one). Without a fence the pusher may miss a
+// A worker that pushes a job stores the deque tail (and maybe the split), then reads `sleep_`
+// (no fence): if someone sleeps and nobody is idle-awake, it wakes one (wake_one moves it
+// asleep -> idle under the mutex, so one push wakes at most one). Without a fence the pusher may miss a
 // worker falling asleep at that moment while that worker's last look misses the job; then
 // the job waits for its owner, who runs every job of its own deque that nobody steals before
 // it waits or sleeps, so a missed wake costs parallelism, never progress (Rayon makes the same
@@ -21,7 +24,9 @@
 // against a full fence then the read of `sleep_` form the Dekker pair of sync.hpp, so either
 // the injector sees the sleeper or the sleeper's last look sees the job. A woken worker that
 // finds nothing goes through the same cycle again; an idle-awake worker is expected to find
-// any new job itself.
+// any new job itself. Since pushes wake nobody while a worker is idle-awake, a worker that
+// leaves idle with a job wakes the next sleeper if work is still visible: a burst of jobs
+// pushed while one worker was looking wakes the pool one worker after another.
 //
 // Shutdown: set `terminate_`, unpark every worker, join them. Workers finish the job they run;
 // the pool must not be in use by then (pool.hpp).
@@ -89,6 +94,7 @@ void worker::wait_until(latch* l) noexcept {
       if (idle) {
         pool.leave_idle();
         idle = false;
+        pool.wake_another();
       }
       rounds = 0;
       execute(j);
@@ -191,6 +197,11 @@ bool pool_core::has_visible_work() const noexcept {
   for (auto& w : workers_)
     if (w->deque.looks_nonempty()) return true;
   return false;
+}
+
+void pool_core::wake_another() noexcept {
+  std::uint64_t s = sleep_.load(std::memory_order_relaxed);
+  if ((s >> 32) != 0 && (s & idle_mask) == 0 && has_visible_work()) wake_one();
 }
 
 void pool_core::wake_one() noexcept {

@@ -19,6 +19,13 @@
 // workers) until the stolen half is done: a waiting worker never just sleeps while there is
 // work, and nested parallel calls cannot deadlock. Idle workers spin briefly, then sleep until
 // new work is pushed.
+//
+// While every worker is busy, a worker keeps the jobs it pushes private (no fence to push or
+// pop them) and leaves its oldest job stealable; it publishes more as soon as a worker is
+// looking for work, at its next push or pop (detail/deque.hpp). One consequence: a job pushed
+// while all workers were busy waits for its owner's next push or pop before others can steal
+// it, so a worker deep in one long sequential job holds back the jobs it pushed privately
+// before starting it. par::scope's spawns are always stealable at once.
 
 #include <memory>
 #include <type_traits>

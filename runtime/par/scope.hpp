@@ -66,7 +66,7 @@ class scope_handle {
     }
     detail::worker* w = detail::current_worker;
     if (w && &w->pool == &pool_) {
-      if (!w->push(j)) detail::worker::execute(j);  // deque full: run it now
+      if (!w->push_public(j)) detail::worker::execute(j);  // deque full: run it now
     } else {
       pool_.inject(j);
     }

@@ -1,9 +1,10 @@
-// Models of the fork-join pool's Chase-Lev deque (runtime/par/detail/deque.hpp): the owner
-// pushes and pops at the bottom while thieves steal from the top; every job must be taken
-// exactly once. The deque's correctness rests on the seq_cst fence between the owner's store
-// of the bottom and its load of the top (and the thief's load of the top and the bottom): the
-// negative test weakens that fence to acq_rel and shows that the explorer finds the job that
-// is then taken twice.
+// Models of the fork-join pool's split Chase-Lev deque (runtime/par/detail/deque.hpp): the
+// owner pushes and pops at the bottom, privately below the split and with the Chase-Lev
+// protocol at it, publishes private jobs, while thieves steal public ones from the top; every
+// job must be taken exactly once. The public part's correctness rests on the seq_cst fence
+// between the owner's store of the split and its load of the top (and the thief's load of the
+// top and the split): the negative test weakens that fence to acq_rel and shows that the
+// explorer finds the job that is then taken twice.
 
 #include <doctest/doctest.h>
 
@@ -41,6 +42,60 @@ model::result owner_vs_thieves(const char* name, int thieves, model::options opt
   });
 }
 
+// Three jobs pushed before the threads start (the first public, the others private); the owner
+// publishes `publishes` of them (-1: publish_all), then pops until empty, while one thief
+// steals three times.
+model::result publish_then_pop(const char* name, int publishes, model::options opt) {
+  model::item_pool<job, 4> jobs;
+  return model::explore(name, opt, [&] {
+    jobs.reset();
+    deque d;
+    for (int i = 0; i < 3; ++i) d.push(jobs.item(i));
+    model::thread([&] {
+      if (publishes < 0) d.publish_all();
+      for (int i = 0; i < publishes; ++i) d.publish();
+      while (job* j = d.pop()) jobs.taken(j);
+    });
+    model::thread([&] {
+      for (int i = 0; i < 3; ++i)
+        if (job* j = d.steal()) jobs.taken(j);
+    });
+    model::run_threads();
+    while (job* j = d.pop()) jobs.taken(j);
+    jobs.check_each_once(3);
+  });
+}
+
+// The fork-join shape: the owner pushes, pops, pushes two, pops both (each pop may find the
+// public part emptied by the thief and publish what is left), against a thief stealing three
+// times; the slots are reused (capacity 4, five pushes).
+model::result interleaved(const char* name, model::options opt) {
+  model::item_pool<job, 4> jobs;
+  return model::explore(name, opt, [&] {
+    jobs.reset();
+    deque d;
+    d.push(jobs.item(0));
+    model::thread([&] {
+      auto push = [&](int i) {
+        if (!d.push(jobs.item(i))) jobs.taken(jobs.item(i));
+      };
+      push(1);
+      if (job* j = d.pop()) jobs.taken(j);
+      push(2);
+      push(3);
+      for (int i = 0; i < 2; ++i)
+        if (job* j = d.pop()) jobs.taken(j);
+    });
+    model::thread([&] {
+      for (int i = 0; i < 3; ++i)
+        if (job* j = d.steal()) jobs.taken(j);
+    });
+    model::run_threads();
+    while (job* j = d.pop()) jobs.taken(j);
+    jobs.check_each_once(4);
+  });
+}
+
 }  // namespace
 
 TEST_SUITE("model.par_deque") {
@@ -58,10 +113,25 @@ TEST_SUITE("model.par_deque") {
     CHECK(r.executions > 10000);
   }
 
+  TEST_CASE("owner publishes private jobs, then pops, against a thief: each job taken once") {
+    for (int publishes = -1; publishes <= 3; ++publishes) {
+      CAPTURE(publishes);
+      auto r = publish_then_pop("par deque: publish then pop", publishes, {});
+      CHECK_MESSAGE(!r.failed, r.failure);
+      CHECK(r.executions > 100);
+    }
+  }
+
+  TEST_CASE("owner pushes and pops in turn against a thief: each job taken once") {
+    auto r = interleaved("par deque: push/pop interleaved", {});
+    CHECK_MESSAGE(!r.failed, r.failure);
+    CHECK(r.executions > 1000);
+  }
+
   TEST_CASE("negative: with the handshake fence weakened to acq_rel, a job is taken twice") {
     model::options opt;
     opt.weaken_sc_fences = true;
-    auto r = owner_vs_thieves("par deque, fence weakened (must fail)", 1, opt);
+    auto r = publish_then_pop("par deque, fence weakened (must fail)", 2, opt);
     REQUIRE(r.failed);
     CHECK(r.failure.find("taken twice") != std::string::npos);
     MESSAGE("the explorer's counterexample:\n" << r.failure);

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -23,6 +24,27 @@ TEST_SUITE("par.scope") {
     });
     CHECK(r == 7);
     for (int i = 0; i < 1000; ++i) CHECK(out[static_cast<std::size_t>(i)] == i * 2);
+  }
+
+  TEST_CASE("coarse spawns are all stealable: four jobs meet on a pool of four workers") {
+    // Each job waits (bounded) until all four are running at once: that needs every spawned
+    // job to be stealable while its spawner runs another one, and the sleeping workers to be
+    // woken one after another as each finds a job.
+    par::pool p(4);
+    std::atomic<int> running{0};
+    std::atomic<int> met{0};
+    p.install([&] {
+      par::scope([&](par::scope_handle& s) {
+        for (int i = 0; i < 4; ++i)
+          s.spawn([&] {
+            running.fetch_add(1);
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+            while (running.load() < 4 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+            if (running.load() == 4) met.fetch_add(1);
+          });
+      });
+    });
+    CHECK(met.load() == 4);
   }
 
   TEST_CASE("jobs spawn more jobs; spawns from a foreign thread") {

@@ -32,9 +32,12 @@ class worker {
     if (!l.probe()) wait_until(&l);
   }
 
-  /// Makes `j` stealable, waking a sleeping worker if nobody is looking for work. False if the
-  /// deque is full (run the job yourself).
+  /// Pushes `j` onto this worker's deque (private while every worker is busy, deque.hpp),
+  /// waking a sleeping worker if nobody is looking for work. False if the deque is full (run
+  /// the job yourself).
   inline bool push(job* j) noexcept;
+  /// push(j), and every job of this worker's deque becomes stealable (for coarse jobs).
+  inline bool push_public(job* j) noexcept;
 
   static void execute(job* j) noexcept { j->execute(j); }
 
@@ -69,11 +72,15 @@ class pool_core {
   /// Queues a job from outside the pool (or from another pool's worker).
   void inject(job* j);
 
-  /// After a push by a worker: wakes one sleeper if nobody is awake and looking for work.
-  /// No fence (pool.cpp: a wake missed here costs parallelism, never progress).
-  void notify_work() noexcept {
+  /// After a push by a worker onto `d`: if a worker is awake and looking for work, publishes
+  /// one more job of `d` for it (deque.hpp); else wakes one sleeper, if any. No fence
+  /// (pool.cpp: a wake missed here costs parallelism, never progress).
+  void notify_work(work_deque& d) noexcept {
     std::uint64_t s = sleep_.load(std::memory_order_relaxed);
-    if ((s >> 32) != 0 && (s & idle_mask) == 0) wake_one();
+    if ((s & idle_mask) != 0)
+      d.publish();
+    else if ((s >> 32) != 0)
+      wake_one();
   }
 
   bool terminating() const noexcept { return terminate_.load(std::memory_order_acquire); }
@@ -84,6 +91,9 @@ class pool_core {
   void enter_idle() noexcept { sleep_.fetch_add(idle_one, std::memory_order_seq_cst); }
   void leave_idle() noexcept { sleep_.fetch_sub(idle_one, std::memory_order_seq_cst); }
   void wake_one() noexcept;
+  /// After an idle worker found a job: wakes a sleeper if nobody else is looking and some
+  /// work is still visible.
+  void wake_another() noexcept;
 
  private:
   friend class worker;
@@ -108,7 +118,14 @@ class pool_core {
 
 inline bool worker::push(job* j) noexcept {
   if (!deque.push(j)) return false;
-  pool.notify_work();
+  pool.notify_work(deque);
+  return true;
+}
+
+inline bool worker::push_public(job* j) noexcept {
+  if (!deque.push(j)) return false;
+  deque.publish_all();
+  pool.notify_work(deque);
   return true;
 }
 
