@@ -33,9 +33,11 @@ corio::task<result> spawn_blocking_workload(const args& a) {
 
 // --- data parallel -------------------------------------------------------------------------------
 
-/// Starts the default pool with --threads workers (one per core by default), outside the timing.
+/// Starts the default pool with --threads workers (one per core by default), outside the
+/// timing; --pin 0 leaves its workers unpinned (par::placement::any).
 void start_pool(const args& a) {
   if (a.threads()) par::set_default_threads(*a.threads());
+  if (a.get("pin") == 0) par::set_default_placement(par::placement::any);
   (void)par::default_pool();
 }
 
@@ -98,9 +100,9 @@ void fib_join(std::string_view name, const args& a) {
 }
 
 const registrar reg_spawn_blocking({"spawn_blocking", {{"b", 100'000}}, on_runtime<spawn_blocking_workload>});
-const registrar reg_par_sum({"par_sum", {{"n", 200'000'000}}, par_sum});
-const registrar reg_par_sort({"par_sort", {{"n", 20'000'000}}, par_sort});
-const registrar reg_par_map({"par_map", {{"n", 20'000'000}}, par_map});
-const registrar reg_fib_join({"fib_join", {{"n", 32}}, fib_join});
+const registrar reg_par_sum({"par_sum", {{"n", 200'000'000}, {"pin", 1}}, par_sum});
+const registrar reg_par_sort({"par_sort", {{"n", 20'000'000}, {"pin", 1}}, par_sort});
+const registrar reg_par_map({"par_map", {{"n", 20'000'000}, {"pin", 1}}, par_map});
+const registrar reg_fib_join({"fib_join", {{"n", 32}, {"pin", 1}}, fib_join});
 
 }  // namespace

@@ -63,6 +63,7 @@
 #include <vector>
 
 #include "../error.hpp"
+#include "affinity.hpp"
 #include "futex.hpp"
 #include "scheduler.hpp"
 #include "task_header.hpp"
@@ -396,6 +397,7 @@ void blocking_pool::thread_main(std::shared_ptr<shared> sp, thread_slot* slot) n
     std::string name = s.cfg.thread_name.substr(0, 15);
     pthread_setname_np(pthread_self(), name.c_str());
   }
+  unpin_current_thread();  // if started from a pinned par worker
   std::unique_lock lock(s.m);
   // A thread started or woken for work takes its job, then checks in: the next queued job, if
   // any, goes to the next thread, which checks in in its turn. So a burst of short jobs wakes

@@ -45,6 +45,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "../detail/affinity.hpp"
 #include "../error.hpp"
 
 namespace corio::par::detail {
@@ -140,16 +141,23 @@ void worker::sleep(latch* l) noexcept {
 // ---------------------------------------------------------------------------------------------
 // pool_core
 
-pool_core::pool_core(unsigned threads, std::string thread_name) {
+
+pool_core::pool_core(unsigned threads, std::string thread_name, std::vector<int> cpus) {
   if (threads == 0) threads = 1;
+  if (!cpus.empty() && cpus.size() != threads) cpus.clear();
   workers_.reserve(threads);
   for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
   threads_.reserve(threads);
   try {
     for (unsigned i = 0; i < threads; ++i) {
-      threads_.emplace_back([this, i, thread_name] {
+      const int cpu = cpus.empty() ? -1 : cpus[i];
+      threads_.emplace_back([this, i, thread_name, cpu] {
         std::string name = fmt::format("{}-{}", thread_name.substr(0, 10), i);
         pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+        if (cpu >= 0)
+          corio::detail::pin_current_thread(cpu);
+        else
+          corio::detail::unpin_current_thread();
         current_worker = workers_[i].get();
         workers_[i]->wait_until(nullptr);
         current_worker = nullptr;
@@ -220,6 +228,7 @@ void pool_core::wake_one() noexcept {
 namespace {
 std::mutex default_mutex;
 unsigned default_threads = 0;
+corio::par::placement default_placement = corio::par::placement::spread;
 std::atomic<corio::par::pool*> default_instance{nullptr};
 
 unsigned resolve(unsigned threads) {
@@ -238,7 +247,21 @@ pool_core& current_core() {
 
 namespace corio::par {
 
-pool::pool(unsigned threads) : core_(std::make_unique<detail::pool_core>(detail::resolve(threads), "corio-par")) {}
+namespace {
+/// The CPUs to pin workers to: one each, when they fit in the process's affinity set.
+std::vector<int> pinning(unsigned threads, placement where) {
+  if (where != placement::spread) return {};
+  std::vector<int> cpus = corio::detail::process_cpus();
+  if (cpus.size() < 2 || threads > cpus.size()) return {};
+  cpus.resize(threads);
+  return cpus;
+}
+}  // namespace
+
+pool::pool(unsigned threads, placement where) {
+  const unsigned n = detail::resolve(threads);
+  core_ = std::make_unique<detail::pool_core>(n, "corio-par", pinning(n, where));
+}
 
 pool::~pool() = default;
 
@@ -248,7 +271,7 @@ pool& default_pool() {
   if (pool* p = detail::default_instance.load(std::memory_order_relaxed)) return *p;
   // Never destroyed: par:: calls stay valid during static destruction, and exiting does not
   // wait for the workers (they are parked, or finishing work nobody will read).
-  auto* p = new pool(detail::default_threads);
+  auto* p = new pool(detail::default_threads, detail::default_placement);
   detail::default_instance.store(p, std::memory_order_release);
   return *p;
 }
@@ -259,6 +282,15 @@ void set_default_threads(unsigned threads) {
   if (detail::default_instance.load(std::memory_order_relaxed))
     throw usage_error("corio::par::set_default_threads: the default pool has already started");
   detail::default_threads = threads;
+}
+
+void set_default_placement(placement where) {
+  if (where != placement::spread && where != placement::any)
+    throw std::invalid_argument(fmt::format("corio::par::set_default_placement: {} is not a placement", static_cast<int>(where)));
+  std::lock_guard lock(detail::default_mutex);
+  if (detail::default_instance.load(std::memory_order_relaxed))
+    throw usage_error("corio::par::set_default_placement: the default pool has already started");
+  detail::default_placement = where;
 }
 
 unsigned current_num_threads() { return detail::current_core().size(); }

@@ -1,12 +1,19 @@
 // par::pool: sizes, install, current_num_threads, pools calling into each other, the default pool.
 
 #include <doctest/doctest.h>
+#include <pthread.h>
+#include <sched.h>
 
+#include <corio/runtime/detail/affinity.hpp>
+
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "support/par.hpp"
@@ -20,6 +27,17 @@ using test::fib;
 using test::fib_seq;
 
 }  // namespace
+
+/// The CPUs the calling thread may run on.
+std::vector<int> this_thread_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  REQUIRE(pthread_getaffinity_np(pthread_self(), sizeof set, &set) == 0);
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
 
 TEST_SUITE("par.pool") {
   TEST_CASE("sizes, install, current_num_threads") {
@@ -48,9 +66,82 @@ TEST_SUITE("par.pool") {
     CHECK(r == expect);
   }
 
-  TEST_CASE("the default pool cannot be resized once started") {
+  TEST_CASE("the default pool cannot be resized or re-placed once started") {
     (void)par::default_pool();
     CHECK_THROWS_AS(par::set_default_threads(3), usage_error);
     CHECK_THROWS_AS(par::set_default_threads(5000), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(par::set_default_placement(par::placement::any),
+                         "corio::par::set_default_placement: the default pool has already started", usage_error);
+    CHECK_THROWS_WITH_AS(par::set_default_placement(static_cast<par::placement>(7)),
+                         "corio::par::set_default_placement: 7 is not a placement", std::invalid_argument);
+  }
+
+  TEST_CASE("placement: spread pins one worker per CPU when they fit, any leaves them free") {
+    const std::vector<int> cpus = corio::detail::process_cpus();
+    REQUIRE(!cpus.empty());
+    // The CPU sets of all n workers of `p`, gathered while all n run at once (each job waits,
+    // bounded, for the others, so no worker can take two of them).
+    auto worker_cpus = [](par::pool& p) {
+      const unsigned n = p.num_threads();
+      std::vector<std::vector<int>> sets(n);
+      std::atomic<unsigned> running{0};
+      p.install([&] {
+        par::scope([&](par::scope_handle& s) {
+          for (unsigned k = 0; k < n; ++k)
+            s.spawn([&, k] {
+              sets[k] = this_thread_cpus();
+              running.fetch_add(1);
+              const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+              while (running.load() < n && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+            });
+        });
+      });
+      CHECK(running.load() == n);
+      return sets;
+    };
+
+    if (cpus.size() >= 2) {
+      const unsigned n = static_cast<unsigned>(std::min<std::size_t>(cpus.size(), 4));
+      par::pool spread(n);  // the default placement
+      auto sets = worker_cpus(spread);
+      std::vector<int> got;
+      for (auto& set : sets) {
+        CHECK(set.size() == 1);
+        if (set.size() == 1) got.push_back(set[0]);
+      }
+      std::sort(got.begin(), got.end());
+      CHECK(got == std::vector<int>(cpus.begin(), cpus.begin() + n));
+    }
+    par::pool any(2, par::placement::any);
+    for (auto& set : worker_cpus(any)) CHECK(set == cpus);
+    // More workers than CPUs: nobody is pinned.
+    par::pool crowded(static_cast<unsigned>(cpus.size()) + 1);
+    for (auto& set : worker_cpus(crowded)) CHECK(set == cpus);
+  }
+
+  TEST_CASE("threads corio starts from a pinned worker take back the process's CPUs") {
+    const std::vector<int> cpus = corio::detail::process_cpus();
+    if (cpus.size() < 2) return;  // nothing is pinned with one CPU
+    par::pool spread(2);
+    spread.install([&] {
+      REQUIRE(this_thread_cpus().size() == 1);  // on a pinned worker
+      // A pool started here: its workers do not inherit the pin.
+      par::pool inner(2, par::placement::any);
+      std::vector<std::vector<int>> sets = inner.install([] {
+        auto mine = this_thread_cpus();
+        auto [a, b] = par::join([] { return this_thread_cpus(); }, [] { return this_thread_cpus(); });
+        return std::vector<std::vector<int>>{mine, a, b};
+      });
+      for (auto& set : sets) CHECK(set == cpus);
+      // A runtime started here: its workers and its blocking-pool threads do not either.
+      auto rt = runtime::builder().worker_threads(2).build();
+      auto [worker_set, blocking_set] = rt.block_on([]() -> task<std::pair<std::vector<int>, std::vector<int>>> {
+        auto w = co_await spawn([]() -> task<std::vector<int>> { co_return this_thread_cpus(); }());
+        auto b = co_await spawn_blocking([] { return this_thread_cpus(); });
+        co_return std::pair{w, b};
+      }());
+      CHECK(worker_set == cpus);
+      CHECK(blocking_set == cpus);
+    });
   }
 }

@@ -60,8 +60,10 @@ extern constinit thread_local worker* current_worker;
 
 class pool_core {
  public:
-  /// Starts `threads` workers (at least one). Throws std::system_error if the kernel refuses.
-  pool_core(unsigned threads, std::string thread_name);
+  /// Starts `threads` workers (at least one), worker i pinned to cpus[i] where cpus is not
+  /// empty (it then has one entry per worker). Throws std::system_error if the kernel refuses
+  /// a thread.
+  pool_core(unsigned threads, std::string thread_name, std::vector<int> cpus = {});
   ~pool_core();
   pool_core(const pool_core&) = delete;
   pool_core& operator=(const pool_core&) = delete;

@@ -1,0 +1,23 @@
+#pragma once
+// CPU affinity of corio's own threads. corio::par pins its workers one per CPU (pool.hpp,
+// placement::spread); a thread inherits the affinity of the thread that starts it, so the
+// threads corio starts elsewhere (runtime workers, blocking-pool threads, unpinned par
+// workers) first take back the process's CPU set, in case they were started from a pinned
+// par worker.
+
+#include <vector>
+
+namespace corio::detail {
+
+/// The CPUs the process may run on, in increasing order: those of its main thread (what
+/// taskset and cpusets set). Empty if the kernel will not say.
+std::vector<int> process_cpus();
+
+/// Pins the calling thread to `cpu`. A hint: if the kernel refuses (the CPU left the
+/// process's cpuset), the thread stays where it was allowed to run.
+void pin_current_thread(int cpu) noexcept;
+
+/// Gives the calling thread the process's CPU set if it runs on a narrower one.
+void unpin_current_thread() noexcept;
+
+}  // namespace corio::detail
