@@ -20,8 +20,9 @@
 //
 // Order: collect keeps the source order; reduce combines in source order (op must be
 // associative, id an identity: it is used several times per piece); for_each, any and
-// find_any visit items in no particular order. Functions are called concurrently from several workers and
-// must be callable as const. Exceptions: the first one is rethrown after every piece stopped.
+// find_any visit items in no particular order. Functions are called concurrently from several
+// workers and must be callable as const. Exceptions: the first one is rethrown after every
+// piece stopped.
 
 #include <algorithm>
 #include <concepts>
@@ -198,7 +199,7 @@ class pipeline {
   }
 
   /// identity op item0 op item1 ..., combined in source order. `identity` is a value or a
-  /// function returning one; it must be an identity of `op` (it is used several times per piece).
+  /// function returning one; it must be an identity of `op` (used several times per piece).
   template <class Id, class Op>
   auto reduce(Id identity, Op op) const {
     using T = typename detail::identity_value<Id>::type;

@@ -15,11 +15,12 @@
 //   5. on waking: leave `sleeping_` if still there (asleep -> idle), and look for work again.
 // A worker that pushes a job stores the deque tail (and maybe the split), then reads `sleep_`
 // (no fence): if someone sleeps and nobody is idle-awake, it wakes one (wake_one moves it
-// asleep -> idle under the mutex, so one push wakes at most one). Without a fence the pusher may miss a
-// worker falling asleep at that moment while that worker's last look misses the job; then
-// the job waits for its owner, who runs every job of its own deque that nobody steals before
-// it waits or sleeps, so a missed wake costs parallelism, never progress (Rayon makes the same
-// trade). The fence it saves is paid on every fork: fib_join ran 1.4x slower with it.
+// asleep -> idle under the mutex, so one push wakes at most one). Without a fence the pusher
+// may miss a worker falling asleep at that moment while that worker's last look misses the
+// job; then the job waits for its owner, who runs every job of its own deque that nobody
+// steals before it waits or sleeps, so a missed wake costs parallelism, never progress (Rayon
+// makes the same trade). The fence it saves is paid on every fork: fib_join ran 1.4x slower
+// with it.
 // Injection, whose jobs have no owner to fall back on, keeps the full handshake: steps 1-3
 // against a full fence then the read of `sleep_` form the Dekker pair of sync.hpp, so either
 // the injector sees the sleeper or the sleeper's last look sees the job. A woken worker that
@@ -140,7 +141,6 @@ void worker::sleep(latch* l) noexcept {
 
 // ---------------------------------------------------------------------------------------------
 // pool_core
-
 
 pool_core::pool_core(unsigned threads, std::string thread_name, std::vector<int> cpus) {
   if (threads == 0) threads = 1;
@@ -286,7 +286,8 @@ void set_default_threads(unsigned threads) {
 
 void set_default_placement(placement where) {
   if (where != placement::spread && where != placement::any)
-    throw std::invalid_argument(fmt::format("corio::par::set_default_placement: {} is not a placement", static_cast<int>(where)));
+    throw std::invalid_argument(
+        fmt::format("corio::par::set_default_placement: {} is not a placement", static_cast<int>(where)));
   std::lock_guard lock(detail::default_mutex);
   if (detail::default_instance.load(std::memory_order_relaxed))
     throw usage_error("corio::par::set_default_placement: the default pool has already started");
