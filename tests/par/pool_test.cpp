@@ -26,8 +26,6 @@ namespace {
 using test::fib;
 using test::fib_seq;
 
-}  // namespace
-
 /// The CPUs the calling thread may run on.
 std::vector<int> this_thread_cpus() {
   cpu_set_t set;
@@ -38,6 +36,8 @@ std::vector<int> this_thread_cpus() {
     if (CPU_ISSET(c, &set)) cpus.push_back(c);
   return cpus;
 }
+
+}  // namespace
 
 TEST_SUITE("par.pool") {
   TEST_CASE("sizes, install, current_num_threads") {
