@@ -1,9 +1,11 @@
 #pragma once
 // CPU affinity of corio's own threads. corio::par pins its workers one per CPU (pool.hpp,
 // placement::spread); a thread inherits the affinity of the thread that starts it, so the
-// threads corio starts elsewhere (runtime workers, blocking-pool threads, unpinned par
-// workers) first take back the process's CPU set, in case they were started from a pinned
-// par worker.
+// threads corio starts elsewhere (blocking-pool threads, unpinned par workers) first take
+// back the process's CPU set, in case they were started from a pinned par worker. A
+// runtime's workers do not yet: a runtime built on a pinned par worker runs on its one CPU.
+// (Doing it at worker start-up widened a start-up race in which a task spawned right after
+// build() was never run under ThreadSanitizer; that race is to be found first.)
 
 #include <vector>
 

@@ -49,7 +49,6 @@
 
 #include "../error.hpp"
 #include "../metrics.hpp"
-#include "affinity.hpp"
 #include "context.hpp"
 #include "frame_alloc.hpp"
 #include "task_transitions.hpp"
@@ -487,7 +486,6 @@ scheduler::scheduler(runtime_config cfg)
         std::string name = cfg_.thread_name.size() > 11 ? cfg_.thread_name.substr(0, 11) : cfg_.thread_name;
         name += fmt::format("-{}", i);
         pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
-        unpin_current_thread();  // if started from a pinned par worker
         workers_[i]->run(never_done_);
       });
     }
