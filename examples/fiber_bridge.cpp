@@ -336,6 +336,11 @@ bool run(unsigned long clients, std::uint16_t port, unsigned threads) {
   legacy_service legacy;  // outlives the runtime: its callbacks may still be running
   store kv;
   line_listener listener(port);
+  // Each client connects, then waits for all the others (a client whose connect failed counts
+  // too), so every connection is open before the sessions start. Declared before the runtime:
+  // a fiber still waiting on it when the runtime shuts down unlinks from it then.
+  corio::latch all_connected(clients);
+  std::atomic<unsigned long> connected{0};
   auto builder = corio::runtime::builder();
   if (threads != 0) builder.worker_threads(threads);
   corio::runtime rt = builder.build();
@@ -344,10 +349,6 @@ bool run(unsigned long clients, std::uint16_t port, unsigned threads) {
 
   auto started = std::chrono::steady_clock::now();
   auto server = corio::spawn_fiber(rt, [&] { serve(listener, kv, legacy); });
-  // Each client connects, then waits for all the others (a client whose connect failed counts
-  // too), so every connection is open before the sessions start.
-  corio::latch all_connected(clients);
-  std::atomic<unsigned long> connected{0};
   std::vector<corio::join_handle<int>> sessions;
   sessions.reserve(clients);
   for (unsigned long i = 0; i < clients; ++i) {

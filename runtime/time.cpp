@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <stdexcept>
 
 #include "runtime.hpp"
@@ -64,6 +65,12 @@ task<clock::time_point> interval::tick() {
   co_await sleep_until(next_);
   clock::time_point scheduled = next_;
   clock::time_point t = now();
+  // Timers fire up to a millisecond after their deadline (and a busy worker adds a little):
+  // a tick no later than interval_tolerance is on time and keeps the schedule in every mode.
+  if (t <= detail::saturating_deadline(scheduled, interval_tolerance)) {
+    next_ = detail::saturating_deadline(scheduled, period_);
+    co_return scheduled;
+  }
   switch (behavior_) {
     case missed_tick_behavior::burst:
       next_ = detail::saturating_deadline(scheduled, period_);
@@ -73,7 +80,14 @@ task<clock::time_point> interval::tick() {
       break;
     case missed_tick_behavior::skip: {
       clock::time_point n = detail::saturating_deadline(scheduled, period_);
-      if (n <= t && n != clock::time_point::max()) n = t + (period_ - (t - scheduled) % period_);
+      if (n <= t && n != clock::time_point::max()) {
+        // t - scheduled may not fit the clock's signed rep (scheduled near time_point::min()):
+        // t >= scheduled, so the difference is taken modulo 2^64 as an unsigned count.
+        auto lag = static_cast<std::uint64_t>(t.time_since_epoch().count()) -
+                   static_cast<std::uint64_t>(scheduled.time_since_epoch().count());
+        auto into = static_cast<clock::rep>(lag % static_cast<std::uint64_t>(period_.count()));
+        n = detail::saturating_deadline(t, period_ - clock::duration(into));
+      }
       next_ = n;
       break;
     }

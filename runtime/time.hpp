@@ -42,7 +42,10 @@ template <class Rep, class Period>
 clock::time_point saturating_deadline(clock::time_point from, std::chrono::duration<Rep, Period> d) {
   if (d <= d.zero()) return from;
   using fsec = std::chrono::duration<long double>;
-  if (fsec(d) >= fsec(clock::time_point::max() - from)) return clock::time_point::max();
+  // The room left, computed in long double: max() - from itself overflows for a `from` before
+  // the clock's epoch (time_point::min(), say).
+  if (fsec(d) >= fsec(clock::time_point::max().time_since_epoch()) - fsec(from.time_since_epoch()))
+    return clock::time_point::max();
   return from + std::chrono::duration_cast<clock::duration>(d);
 }
 std::string describe(clock::duration d);
@@ -81,7 +84,15 @@ sleep_awaitable sleep(std::chrono::duration<Rep, Period> d) {
   return sleep_awaitable(detail::saturating_deadline(now(), d));
 }
 
-/// What an interval does about ticks it missed because the task was late to ask for them.
+/// How late a tick may complete and still count as on time (interval). Timers fire up to about
+/// a millisecond after their deadline, so without a margin every tick would count as missed and
+/// a `delay` interval would drift by that much per tick. A tick that completes within this
+/// margin keeps the nominal schedule in all three modes (as Tokio's interval does); only a tick
+/// later than that is missed and handled by the missed_tick_behavior.
+inline constexpr clock::duration interval_tolerance = std::chrono::milliseconds(5);
+
+/// What an interval does about ticks it missed because the task was late to ask for them (more
+/// than interval_tolerance after the tick was due).
 enum class missed_tick_behavior {
   burst,  ///< fire the missed ticks back to back until caught up (the schedule is kept)
   delay,  ///< the next tick is one period after the late one (the schedule shifts)

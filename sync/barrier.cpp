@@ -65,7 +65,8 @@ barrier_wait_result barrier::blocking_wait() {
 }
 
 barrier_wait_awaitable::~barrier_wait_awaitable() {
-  if (node_.state_.load(std::memory_order_relaxed) == waiter::state::waiting) b_->abandon(node_);
+  // acquire: the releaser moved the waker out before its release store, and ~waker reads it
+  if (node_.state_.load(std::memory_order_acquire) == waiter::state::waiting) b_->abandon(node_);
 }
 
 bool barrier_wait_awaitable::await_suspend(std::coroutine_handle<> h) {

@@ -18,12 +18,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../runtime/detail/atomic.hpp"
 #include "detail/spin_lock.hpp"
 #include "detail/waiter.hpp"
 
 namespace corio {
 
 class barrier;
+namespace detail {
+struct model_access;
+}
 
 /// What barrier::wait returns: whether this task was the one that completed the round.
 class barrier_wait_result {
@@ -43,7 +47,7 @@ class [[nodiscard]] barrier_wait_awaitable {
     enum class state : std::uint8_t { idle, waiting, leader, released, consumed };
     std::uint64_t round = 0;
     detail::waker waker_;
-    std::atomic<state> state_{state::idle};
+    detail::atomic<state> state_{state::idle};
   };
 
   barrier_wait_awaitable(barrier_wait_awaitable&& o) noexcept : b_(o.b_) {}
@@ -82,6 +86,7 @@ class barrier {
 
  private:
   friend class barrier_wait_awaitable;
+  friend struct detail::model_access;  // tests/model/sync_waiters_model.cpp
   using waiter = barrier_wait_awaitable::waiter;
   /// Arrives. True: this arrival completed the round (w is the leader). False: w waits.
   bool arrive(waiter& w, std::coroutine_handle<> h, detail::thread_parker* parker, const char* what);

@@ -5,15 +5,17 @@
 //
 // cancel(): set the flag and take the waiters in batches under the lock (newcomers see the flag
 // and do not wait), wake them; then request the stop (std::stop_callbacks are user code: no
-// lock held); then, under the lock, take strong references to the live children
-// (weak_from_this: a child already dying is skipped), and cancel them with no lock held.
+// lock held); then take the children off the list one at a time: under the lock, unlink the
+// first child and take a strong reference to it (weak_from_this: a child already dying is
+// skipped; its destructor finds itself unlinked), then cancel it with no lock held. A cancelled
+// token links no new children, so the list only shrinks and the loop ends. cancel() is noexcept
+// and allocates nothing (no list of children is built).
 // Lock order: a parent's lock is never taken while holding a child's.
 
 #include "cancellation_token.hpp"
 
 #include <mutex>
 #include <optional>
-#include <vector>
 
 #include "../runtime/detail/context.hpp"
 #include "detail/spin_lock.hpp"
@@ -31,8 +33,7 @@ class cancel_state : public std::enable_shared_from_this<cancel_state> {
     external_.reset();  // first: waits for a stop callback running on another thread
     if (parent_) {
       std::lock_guard g(parent_->lock_);
-      (prev_sibling_ ? prev_sibling_->next_sibling_ : parent_->first_child_) = next_sibling_;
-      if (next_sibling_) next_sibling_->prev_sibling_ = prev_sibling_;
+      if (linked_) parent_->unlink_child_locked(this);
     }
   }
 
@@ -51,6 +52,7 @@ class cancel_state : public std::enable_shared_from_this<cancel_state> {
         c->next_sibling_ = parent->first_child_;
         if (parent->first_child_) parent->first_child_->prev_sibling_ = c.get();
         parent->first_child_ = c.get();
+        c->linked_ = true;
       }
     }
     if (cancel_now) c->cancel();
@@ -84,13 +86,17 @@ class cancel_state : public std::enable_shared_from_this<cancel_state> {
       }
     }
     request_stop();
-    std::vector<std::shared_ptr<cancel_state>> children;
-    {
-      std::lock_guard g(lock_);
-      for (cancel_state* c = first_child_; c; c = c->next_sibling_)
-        if (auto p = c->weak_from_this().lock()) children.push_back(std::move(p));
+    for (;;) {
+      std::shared_ptr<cancel_state> child;
+      {
+        std::lock_guard g(lock_);
+        cancel_state* c = first_child_;
+        if (!c) break;
+        unlink_child_locked(c);
+        child = c->weak_from_this().lock();  // empty if the child is dying (it is unlinked now)
+      }
+      if (child) child->cancel();  // (and dropped here, no lock held: its destructor locks ours)
     }
-    for (auto& c : children) c->cancel();
   }
 
   /// Queues `w` unless cancelled (then returns false).
@@ -125,6 +131,13 @@ class cancel_state : public std::enable_shared_from_this<cancel_state> {
   }
 
  private:
+  void unlink_child_locked(cancel_state* c) noexcept {
+    (c->prev_sibling_ ? c->prev_sibling_->next_sibling_ : first_child_) = c->next_sibling_;
+    if (c->next_sibling_) c->next_sibling_->prev_sibling_ = c->prev_sibling_;
+    c->prev_sibling_ = c->next_sibling_ = nullptr;
+    c->linked_ = false;
+  }
+
   void request_stop() noexcept {
     std::stop_source* s = nullptr;
     {
@@ -141,6 +154,7 @@ class cancel_state : public std::enable_shared_from_this<cancel_state> {
   cancel_state* first_child_ = nullptr;  // under lock_
   cancel_state* prev_sibling_ = nullptr;  // under parent_->lock_
   cancel_state* next_sibling_ = nullptr;
+  bool linked_ = false;  // on the parent's list; under parent_->lock_
   std::optional<std::stop_source> source_;
   std::shared_ptr<void> external_;  // the std::stop_callback linking an outside stop_token
 };
@@ -173,7 +187,8 @@ void cancellation_token::blocking_wait() const {
 }
 
 cancelled_awaitable::~cancelled_awaitable() {
-  if (node_.state_.load(std::memory_order_relaxed) == waiter::state::waiting) s_->abandon(node_);
+  // acquire: the releaser moved the waker out before its release store, and ~waker reads it
+  if (node_.state_.load(std::memory_order_acquire) == waiter::state::waiting) s_->abandon(node_);
 }
 
 bool cancelled_awaitable::await_ready() const noexcept { return s_->cancelled(); }

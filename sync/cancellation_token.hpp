@@ -18,7 +18,9 @@
 //
 // Memory ordering: everything done before cancel() happens-before is_cancelled() returning
 // true and cancelled() completing. Waiting allocates nothing (the node is in the awaiting
-// frame); creating a token or a child allocates its shared state.
+// frame), nor does cancel() (so it cannot fail); creating a token or a child allocates its
+// shared state. Cancel safety: cancelled() is cancel-safe — dropped while it waits, it leaves
+// the queue and loses nothing (the token's state is unaffected).
 
 #include <atomic>
 #include <coroutine>
@@ -26,6 +28,7 @@
 #include <memory>
 #include <stop_token>
 
+#include "../runtime/detail/atomic.hpp"
 #include "detail/waiter.hpp"
 
 namespace corio {
@@ -41,7 +44,7 @@ class [[nodiscard]] cancelled_awaitable {
   struct waiter : detail::list_node<waiter> {
     enum class state : std::uint8_t { idle, waiting, woken, consumed };
     detail::waker waker_;
-    std::atomic<state> state_{state::idle};
+    detail::atomic<state> state_{state::idle};
   };
 
   explicit cancelled_awaitable(std::shared_ptr<detail::cancel_state> s) noexcept : s_(std::move(s)) {}

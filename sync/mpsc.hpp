@@ -442,7 +442,7 @@ class receiver {
   /// True once close() was called or every sender is gone (queued messages may remain).
   bool is_closed() const {
     detail::check_handle(c_, "corio::mpsc::receiver::is_closed");
-    return c_->is_closed();
+    return c_->is_closed_for_receiver();
   }
   /// False for a moved-from receiver.
   bool valid() const noexcept { return c_ != nullptr; }

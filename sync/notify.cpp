@@ -2,13 +2,19 @@
 // Node states: idle -> waiting (linked) -> notified_one | notified_all (unlinked, waker handed
 // to the notifier) -> consumed (the task resumed). All transitions except the last happen
 // under the mutex; the last happens in the resumed task, after the wake.
+//
+// notify_all() allocates nothing: it bumps the generation, then takes the waiters in rounds of
+// at most waker_batch::capacity under the mutex and wakes each round with the mutex released.
+// It takes only waiters linked before its bump (generation_ older than the new one): a waiter
+// links only while its generation is current, so generations never decrease along the list
+// and those that came later are all behind the ones it must wake.
 
 #include "notify.hpp"
 
 #include <utility>
-#include <vector>
 
 #include "../runtime/detail/context.hpp"
+#include "detail/waiter.hpp"
 
 namespace corio {
 
@@ -39,21 +45,26 @@ void notify::notify_one() noexcept {
   detail::wake(waker);
 }
 
-void notify::notify_all() {
-  std::vector<detail::task_header*> wakers;
+void notify::notify_all() noexcept {
+  std::uint64_t mine;
   {
     std::lock_guard lock(mutex_);
-    ++generation_;
-    for (notified_awaitable* w = head_; w;) {
-      notified_awaitable* next = w->next_;
-      w->prev_ = w->next_ = nullptr;
-      w->state_.store(notified_awaitable::state::notified_all, std::memory_order_relaxed);
-      wakers.push_back(std::exchange(w->waker_, nullptr));
-      w = next;
-    }
-    head_ = tail_ = nullptr;
+    mine = ++generation_;
   }
-  for (detail::task_header* t : wakers) detail::wake(t);
+  for (;;) {
+    detail::waker_batch batch;  // woken as the loop body ends, with the mutex released
+    {
+      std::lock_guard lock(mutex_);
+      while (!batch.full()) {
+        notified_awaitable* w = head_;
+        if (!w || w->generation_ >= mine) break;  // none left from before our call
+        unlink_locked(w);
+        w->state_.store(notified_awaitable::state::notified_all, std::memory_order_relaxed);
+        batch.push(detail::waker(std::exchange(w->waker_, nullptr)));
+      }
+      if (!batch.full()) break;
+    }
+  }
 }
 
 bool notified_awaitable::await_suspend(std::coroutine_handle<> h) {

@@ -13,8 +13,13 @@
 //
 // Fairness: waiters are woken in FIFO order. Memory ordering: everything the notifying thread
 // did before notify_one/notify_all happens-before the woken task's notified() returns.
-// Waiting allocates nothing: the waiter node lives in the awaiting frame. Any thread may notify;
-// notified() must be awaited in a task. A notify must outlive its waiters.
+// Waiting allocates nothing: the waiter node lives in the awaiting frame; notifying allocates
+// nothing either. Any thread may notify; notified() must be awaited in a task. A notify must
+// outlive its waiters (and so the runtime, if an aborted waiter may still be parked on it at
+// shutdown: README, "What must outlive the runtime").
+//
+// Cancel safety: notified() is cancel-safe. Dropped while it waits, it leaves the queue; dropped
+// after notify_one() chose it but before it resumed, it passes the notification on.
 
 #include <atomic>
 #include <coroutine>
@@ -63,8 +68,9 @@ class notify {
 
   /// Wakes the longest-waiting task, or stores a permit (at most one) if none is waiting.
   void notify_one() noexcept;
-  /// Wakes every task waiting now (and every notified() created before this call).
-  void notify_all();
+  /// Wakes every task waiting now (and every notified() created before this call). Allocates
+  /// nothing, so it cannot fail.
+  void notify_all() noexcept;
   /// Awaitable that completes at the next notification (or at once, consuming a permit).
   notified_awaitable notified() noexcept;
 

@@ -8,10 +8,13 @@
 // The sender's send() never waits and may be called from any thread; it throws
 // send_error<T> (handing the value back) if the receiver is gone or closed (try_send returns
 // it in its result instead). Awaiting the receiver returns the value, or throws
-// corio::channel_closed if the sender was dropped without sending. The value waits in the
+// corio::channel_closed if the sender was dropped without sending, or if rx.close() was called
+// before a value was sent (it fails at once, never waits for the sender). The value waits in the
 // channel until it is received: a receive cancelled after the value arrived leaves it there
 // for the next one, and dropping the receiver destroys an unreceived value (exactly once).
 // tx.closed() waits until the receiver is gone (to stop work nobody wants any more).
+// Cancel safety: both awaitables are cancel-safe — a receive dropped while it waits loses
+// nothing (the value stays for the next receive), nor does a dropped closed().
 //
 // Memory ordering: everything the sender did before send() happens-before the receive
 // returning the value. Waiting allocates nothing; the channel is one allocation.
@@ -41,6 +44,7 @@ using namespace corio::detail;
 
 inline constexpr const char* closed_send = "corio::oneshot: send after the receiver was dropped or closed; the value is handed back in this exception";
 inline constexpr const char* closed_recv = "corio::oneshot: the sender was dropped without sending a value";
+inline constexpr const char* closed_by_receiver = "corio::oneshot: the receiver was closed before a value was sent";
 
 template <class T>
 struct state {
@@ -55,16 +59,22 @@ struct state {
   waker tx_waker;  ///< a closed() waiting for the receiver to go
   std::atomic<int> refs{2};
 
-  /// Takes the value for a receive that found sender_done; throws if there is none.
+  /// No value can arrive any more: the sender sent, was dropped, or the receiver closed (a
+  /// value sent before close() is still there to take).
+  bool finished_locked() const noexcept { return sender_done || receiver_closed; }
+
+  /// Takes the value for a receive that found finished_locked(); throws if there is none.
   T take() {
     std::optional<T> v;
+    bool by_receiver = false;
     {
       std::lock_guard g(lock);
       if (taken) throw usage_error("corio::oneshot::receiver: the value was already received");
       v.swap(value);
       taken = v.has_value();
+      by_receiver = receiver_closed && !sender_done;
     }
-    if (!v) throw channel_closed(closed_recv);
+    if (!v) throw channel_closed(by_receiver ? closed_by_receiver : closed_recv);
     return std::move(*v);
   }
 
@@ -72,27 +82,34 @@ struct state {
     if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
   /// Sets the value (if `v`) or marks the sender gone; wakes the receive. False, with v
-  /// untouched, if the receiver is closed.
+  /// untouched, if the receiver is closed (the sender is used up all the same).
   bool finish(T* v) noexcept {
     waker w;
+    bool accepted = true;
     {
       std::lock_guard g(lock);
-      if (v && receiver_closed) return false;
-      if (v) value.emplace(std::move(*v));
+      if (v && receiver_closed)
+        accepted = false;
+      else if (v)
+        value.emplace(std::move(*v));
       sender_done = true;
       w = std::move(rx_waker);
     }
     w.wake();
-    return true;
+    return accepted;
   }
+  /// Refuses later sends; wakes closed() and a receive still waiting (it then fails at once
+  /// unless a value was already sent).
   void close_receiver() noexcept {
-    waker w;
+    waker tx, rx;
     {
       std::lock_guard g(lock);
       receiver_closed = true;
-      w = std::move(tx_waker);
+      tx = std::move(tx_waker);
+      rx = std::move(rx_waker);
     }
-    w.wake();
+    tx.wake();
+    rx.wake();
   }
 };
 }  // namespace detail
@@ -147,7 +164,7 @@ class [[nodiscard]] recv_awaitable {
   bool await_suspend(std::coroutine_handle<> h) {
     {
       std::lock_guard g(s_->lock);
-      if (!s_->sender_done) {
+      if (!s_->finished_locked()) {
         if (s_->rx_waker) throw usage_error("corio::oneshot::receiver: awaited by two tasks at once");
         s_->rx_waker = corio::detail::waker(corio::detail::make_waker(h, "corio::oneshot::receiver"));
         waiting_ = true;
@@ -158,8 +175,8 @@ class [[nodiscard]] recv_awaitable {
     corio::detail::yield_to_scheduler(h, "corio::oneshot::receiver");
     return true;
   }
-  /// The value; throws channel_closed if the sender was dropped without sending, usage_error
-  /// if the value was already received.
+  /// The value; throws channel_closed if the sender was dropped without sending or the receiver
+  /// was closed with no value sent, usage_error if the value was already received.
   T await_resume() {
     waiting_ = false;
     return s_->take();
@@ -262,7 +279,7 @@ class receiver {
       s->taken = true;
       return try_recv_result<T>(std::move(v));
     }
-    return try_recv_result<T>(s->sender_done ? recv_status::closed : recv_status::empty);
+    return try_recv_result<T>(s->finished_locked() ? recv_status::closed : recv_status::empty);
   }
   /// For plain threads: blocks until the value arrives. Throws channel_closed if the sender
   /// was dropped unsent, usage_error on a worker thread.
@@ -273,7 +290,7 @@ class receiver {
     bool wait = false;
     {
       std::lock_guard g(s->lock);
-      if (!s->sender_done) {
+      if (!s->finished_locked()) {
         if (s->rx_waker) throw usage_error("corio::oneshot::receiver: awaited by two tasks at once");
         s->rx_waker = corio::detail::waker(&parker);
         wait = true;
@@ -283,7 +300,8 @@ class receiver {
     return s->take();
   }
   /// Refuses the value from now on (a later send fails and hands it back); a value already
-  /// sent can still be received.
+  /// sent can still be received. With no value sent, a receive (waiting or later) fails at once
+  /// with channel_closed, as try_recv reports closed.
   void close() { checked("close")->close_receiver(); }
   /// False once moved from.
   bool valid() const noexcept { return s_ != nullptr; }

@@ -165,7 +165,8 @@ std::size_t semaphore::available_permits() noexcept {
 // --- the awaitable ---------------------------------------------------------------------------
 
 semaphore_acquire_awaitable::~semaphore_acquire_awaitable() {
-  waiter::state s = node_.state_.load(std::memory_order_relaxed);
+  // acquire: the releaser moved the waker out before its release store, and ~waker reads it
+  waiter::state s = node_.state_.load(std::memory_order_acquire);
   if (s == waiter::state::waiting || s == waiter::state::granted) s_->abandon(node_);
 }
 

@@ -31,12 +31,16 @@
 #include <string>
 #include <utility>
 
+#include "../runtime/detail/atomic.hpp"
 #include "detail/spin_lock.hpp"
 #include "detail/waiter.hpp"
 
 namespace corio {
 
 class semaphore;
+namespace detail {
+struct model_access;
+}
 
 /// Thrown by acquire, acquire_many, try_acquire and blocking_acquire on a closed semaphore.
 class semaphore_closed : public std::runtime_error {
@@ -89,7 +93,7 @@ class [[nodiscard]] semaphore_acquire_awaitable {
     std::size_t wanted = 0;
     std::size_t got = 0;  ///< collected so far while at the head of the queue
     detail::waker waker_;
-    std::atomic<state> state_{state::idle};
+    detail::atomic<state> state_{state::idle};
   };
 
   semaphore_acquire_awaitable(semaphore_acquire_awaitable&& o) noexcept : s_(o.s_) { node_.wanted = o.node_.wanted; }
@@ -143,6 +147,7 @@ class semaphore {
  private:
   friend class semaphore_permit;
   friend class semaphore_acquire_awaitable;
+  friend struct detail::model_access;  // tests/model/sync_waiters_model.cpp
   using waiter = semaphore_acquire_awaitable::waiter;
   enum class outcome { granted, closed, queued };
 

@@ -739,7 +739,13 @@ std::chrono::steady_clock::time_point scheduler::now() const noexcept {
 }
 
 std::uint64_t scheduler::now_tick() const noexcept {
-  auto d = now() - start_;
+  auto t = now();
+  // The end of time (reachable only by the paused clock, which saturates there) is at or past
+  // every deadline: its tick is deadline_tick(max), rounded up like deadlines are, so a sleep
+  // until time_point::max() fires there instead of staying one tick ahead forever (the
+  // auto-advance loop would spin on it).
+  if (t == std::chrono::steady_clock::time_point::max()) return deadline_tick(t);
+  auto d = t - start_;
   if (d.count() <= 0) return 0;
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
@@ -762,8 +768,10 @@ void scheduler::advance(std::chrono::nanoseconds d) {
   if (!paused()) throw usage_error("corio::time::advance: time is not paused (build the runtime with start_paused)");
   if (d.count() < 0) throw std::invalid_argument("corio::time::advance: negative duration");
   std::lock_guard lock(advance_mutex_);
+  // Saturates at the end of time (now() == time_point::max()), where auto-advance also stops.
   std::int64_t cur = virtual_ns_.load(std::memory_order_acquire);
-  std::int64_t room = std::numeric_limits<std::int64_t>::max() / 2 - cur;
+  std::int64_t limit = (std::chrono::steady_clock::time_point::max() - start_).count();
+  std::int64_t room = std::max<std::int64_t>(0, limit - cur);
   virtual_ns_.store(cur + std::min<std::int64_t>(d.count(), room), std::memory_order_release);
   std::uint64_t now = now_tick();
   for (auto& w : workers_) w->fire_timers(now);

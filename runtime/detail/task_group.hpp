@@ -86,6 +86,7 @@ class task_group final : public cancel_hook {
       c->index = idx;
       c->t = nullptr;
       c->live = true;
+      c->abort_pending = false;
       ++live_;
     }
     refs_.fetch_add(1, std::memory_order_relaxed);
@@ -106,7 +107,7 @@ class task_group final : public cancel_hook {
       std::lock_guard lock(mutex_);
       if (c->live) {
         c->t = h;
-        if (abort_requested_) abort_task(h);
+        if (abort_requested_ || c->abort_pending) abort_task(h);
       }
     }
     if (index_out) *index_out = c->index;
@@ -119,10 +120,17 @@ class task_group final : public cancel_hook {
     free_.push_back(index);
   }
 
-  /// Aborts every live child (they report in as they finish).
+  /// Aborts every child live now (they report in as they finish); children spawned later
+  /// are not affected (task_set::abort_all).
   void abort_all() noexcept {
     std::lock_guard lock(mutex_);
-    abort_live_locked();
+    for (child& c : children_) {
+      if (!c.live) continue;
+      if (c.t)
+        abort_task(c.t);
+      else
+        c.abort_pending = true;  // still inside spawn(): it aborts the task once it has it
+    }
   }
 
   std::uint32_t live() {
@@ -204,6 +212,7 @@ class task_group final : public cancel_hook {
     std::uint32_t index = 0;
     task_header* t = nullptr;
     bool live = false;
+    bool abort_pending = false;  ///< abort_all() came while spawn() had no task_header yet
     void on_complete(task_header*, bool failed) noexcept override { group->child_done(*this, failed); }
   };
 
@@ -215,6 +224,8 @@ class task_group final : public cancel_hook {
 
   bool satisfied_locked(bool all) const noexcept { return all ? live_ == 0 : (!ready_.empty() || live_ == 0); }
 
+  /// The group's own aborts (policies, a cancelled parent) are sticky: a child spawned later
+  /// is aborted at once.
   void abort_live_locked() noexcept {
     abort_requested_ = true;
     for (child& c : children_)

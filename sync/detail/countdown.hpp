@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../../runtime/detail/atomic.hpp"
 #include "spin_lock.hpp"
 #include "waiter.hpp"
 
@@ -23,7 +24,7 @@ class countdown {
     enum class state : std::uint8_t { idle, waiting, released, consumed };
     std::uint64_t round = 0;
     waker waker_;
-    std::atomic<state> state_{state::idle};
+    atomic<state> state_{state::idle};
   };
 
   explicit countdown(std::size_t count) noexcept : count_(count) {}
@@ -53,7 +54,8 @@ class [[nodiscard]] countdown_awaitable {
   countdown_awaitable(countdown_awaitable&& o) noexcept : c_(o.c_), what_(o.what_) {}
   countdown_awaitable& operator=(countdown_awaitable&&) = delete;
   ~countdown_awaitable() {
-    if (node_.state_.load(std::memory_order_relaxed) == countdown::waiter::state::waiting) c_->abandon(node_);
+    // acquire: the releaser moved the waker out before its release store, and ~waker reads it
+    if (node_.state_.load(std::memory_order_acquire) == countdown::waiter::state::waiting) c_->abandon(node_);
   }
 
   bool await_ready() const noexcept { return false; }

@@ -294,9 +294,16 @@ class chan {
     std::lock_guard g(lock_);
     return buf_.size();
   }
+  /// The senders' view: the receiver closed the channel or is gone.
   bool is_closed() noexcept {
     std::lock_guard g(lock_);
     return closed_;
+  }
+  /// The receiver's view: closed, or every sender (and permit) is gone, so nothing new can
+  /// arrive (queued messages may remain).
+  bool is_closed_for_receiver() noexcept {
+    std::lock_guard g(lock_);
+    return closed_ || senders_.load(std::memory_order_relaxed) == 0;
   }
   /// Room left for sends now (cap - queued - reserved); SIZE_MAX for unbounded channels.
   std::size_t room() noexcept {

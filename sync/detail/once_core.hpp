@@ -13,6 +13,7 @@
 #include <coroutine>
 #include <cstdint>
 
+#include "../../runtime/detail/atomic.hpp"
 #include "spin_lock.hpp"
 #include "waiter.hpp"
 
@@ -24,7 +25,7 @@ class once_core {
   struct waiter : list_node<waiter> {
     enum class state : std::uint8_t { idle, waiting, ready, initialize, consumed };
     waker waker_;
-    std::atomic<state> state_{state::idle};
+    atomic<state> state_{state::idle};
   };
 
   once_core() noexcept = default;
@@ -50,7 +51,8 @@ class once_core {
     begin_awaitable(begin_awaitable&& o) noexcept : c_(o.c_) {}
     begin_awaitable& operator=(begin_awaitable&&) = delete;
     ~begin_awaitable() {
-      waiter::state s = node_.state_.load(std::memory_order_relaxed);
+      // acquire: the releaser moved the waker out before its release store, and ~waker reads it
+      waiter::state s = node_.state_.load(std::memory_order_acquire);
       if (s == waiter::state::waiting || s == waiter::state::initialize) c_->abandon(node_);
     }
     bool await_ready() const noexcept { return c_->ready(); }

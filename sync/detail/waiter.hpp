@@ -16,6 +16,9 @@
 #include <utility>
 
 #include "../../runtime/detail/task_header.hpp"
+#ifdef CORIO_MODEL_CHECK
+#include "model/explorer.hpp"  // the waker's word is race-checked in the models (tests/model/)
+#endif
 
 namespace corio::detail {
 
@@ -47,26 +50,30 @@ class thread_parker {
 
 /// Who to wake: a task (owning one reference) or a parked thread. Move-only; destroying a
 /// non-empty waker drops it without waking (the wait was abandoned).
+///
+/// A waker is plain memory: the waiter's side may touch it (here: destroy it with the node)
+/// only once it has acquired the releaser's store that says the waker was moved out. In the
+/// models (CORIO_MODEL_CHECK) its word is a model::cell, so a missing acquire is a data race.
 class waker {
  public:
   waker() noexcept = default;
   explicit waker(task_header* t) noexcept : bits_(reinterpret_cast<std::uintptr_t>(t)) {}
   explicit waker(thread_parker* p) noexcept : bits_(reinterpret_cast<std::uintptr_t>(p) | 1u) {}
-  waker(waker&& o) noexcept : bits_(std::exchange(o.bits_, 0)) {}
+  waker(waker&& o) noexcept : bits_(o.take()) {}
   waker& operator=(waker&& o) noexcept {
     if (this != &o) {
       drop();
-      bits_ = std::exchange(o.bits_, 0);
+      put(o.take());
     }
     return *this;
   }
   ~waker() { drop(); }
 
-  explicit operator bool() const noexcept { return bits_ != 0; }
+  explicit operator bool() const noexcept { return peek() != 0; }
 
   /// Wakes the waiter (consumes the waker). Call with no primitive lock held.
   void wake() noexcept {
-    std::uintptr_t b = std::exchange(bits_, 0);
+    std::uintptr_t b = take();
     if (b & 1u)
       reinterpret_cast<thread_parker*>(b & ~std::uintptr_t{1})->unpark();
     else if (b)
@@ -74,12 +81,26 @@ class waker {
   }
   /// Lets go of the waiter without waking it (a cancelled wait).
   void drop() noexcept {
-    std::uintptr_t b = std::exchange(bits_, 0);
+    std::uintptr_t b = take();
     if (b && !(b & 1u)) reinterpret_cast<task_header*>(b)->drop_ref();
   }
 
  private:
+#ifdef CORIO_MODEL_CHECK
+  std::uintptr_t peek() const noexcept { return bits_.get("waker read"); }
+  void put(std::uintptr_t b) noexcept { bits_.set(b, "waker written"); }
+  std::uintptr_t take() noexcept {
+    std::uintptr_t b = peek();
+    if (b) put(0);  // (an empty waker is only read: two readers of it do not race)
+    return b;
+  }
+  model::cell<std::uintptr_t> bits_{0};
+#else
+  std::uintptr_t peek() const noexcept { return bits_; }
+  void put(std::uintptr_t b) noexcept { bits_ = b; }
+  std::uintptr_t take() noexcept { return std::exchange(bits_, 0); }
   std::uintptr_t bits_ = 0;
+#endif
 };
 
 /// Links of an intrusive list node; Node derives from list_node<Node>.

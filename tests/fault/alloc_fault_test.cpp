@@ -9,8 +9,10 @@
 
 #include <doctest/doctest.h>
 #include <corio/io/net.hpp>
+#include <corio/sync/cancellation_token.hpp>
 #include <corio/sync/mpsc.hpp>
 #include <corio/sync/mutex.hpp>
+#include <corio/sync/notify.hpp>
 
 #include <atomic>
 #include <cstdio>
@@ -175,6 +177,66 @@ bool replacement_active() {
 }  // namespace
 
 TEST_SUITE("alloc_fault") {
+  // (The injection needs this binary's operator new, hence these two live here rather than in
+  // tests/sync/notify_test.cpp and cancellation_token_test.cpp.)
+  TEST_CASE("notify_all with many waiters allocates nothing: every waiter wakes with allocation failing") {
+    if (!replacement_active()) {
+      MESSAGE("operator new cannot be replaced in this build (a sanitizer owns it); skipped");
+      return;
+    }
+    notify n;
+    int woke = 0;
+    auto rt = runtime::builder().current_thread().build();
+    rt.block_on([&]() -> task<void> {
+      std::vector<join_handle<void>> hs;
+      for (int i = 0; i < 100; ++i)
+        hs.push_back(spawn([](notify& n, int& woke) -> task<void> {
+          co_await n.notified();
+          ++woke;
+        }(n, woke)));
+      for (int i = 0; i < 4; ++i) co_await yield_now();  // all of them waiting
+      {
+        fault::armed no_memory(fault::rule::alloc().this_thread());
+        n.notify_all();  // noexcept: would terminate if it allocated
+        n.notify_all();  // nobody left: harmless
+      }
+      for (auto& h : hs) co_await h;
+    }());
+    CHECK(woke == 100);
+  }
+
+  TEST_CASE("cancellation_token::cancel allocates nothing: waiters and children all cancelled with allocation failing") {
+    if (!replacement_active()) {
+      MESSAGE("operator new cannot be replaced in this build (a sanitizer owns it); skipped");
+      return;
+    }
+    cancellation_token root;
+    std::vector<cancellation_token> children, grandchildren;
+    for (int i = 0; i < 40; ++i) {
+      children.push_back(root.child_token());
+      grandchildren.push_back(children.back().child_token());
+    }
+    int woke = 0;
+    auto rt = runtime::builder().current_thread().build();
+    rt.block_on([&]() -> task<void> {
+      std::vector<join_handle<void>> hs;
+      for (auto* set : {&children, &grandchildren})
+        for (auto& t : *set)
+          hs.push_back(spawn([](cancellation_token t, int& woke) -> task<void> {
+            co_await t.cancelled();
+            ++woke;
+          }(t, woke)));
+      for (int i = 0; i < 4; ++i) co_await yield_now();
+      {
+        fault::armed no_memory(fault::rule::alloc().this_thread());
+        root.cancel();  // noexcept: would terminate if it allocated
+      }
+      for (auto& h : hs) co_await h;
+    }());
+    CHECK(woke == 80);
+    for (auto& t : grandchildren) CHECK(t.is_cancelled());
+  }
+
   TEST_CASE("12. allocation failure at every allocation of a representative program: bad_alloc, no leak") {
     if (!replacement_active()) {
       MESSAGE("operator new cannot be replaced in this build (a sanitizer owns it); skipped");

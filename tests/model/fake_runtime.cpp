@@ -6,6 +6,7 @@
 
 #include "runtime/detail/context.hpp"
 #include "sync/detail/spin_lock.hpp"
+#include "sync/detail/waiter.hpp"
 
 namespace corio::model {
 namespace {
@@ -40,6 +41,14 @@ void task_header::drop_ref() noexcept {
   ++f->drops;
   model::check(f->wakes + f->drops <= f->wakers, "a waker used twice");
 }
+
+// Reached only from the awaitables' await_suspend, which the models do not run.
+bool coop_consume() noexcept { return true; }
+std::coroutine_handle<> yield_to_scheduler(std::coroutine_handle<> h, const char*) {
+  model::check(false, "yield_to_scheduler in a model");
+  return h;
+}
+void check_may_block(const char*) {}
 
 void spin_lock::lock_contended() noexcept {
   while (locked_.load(std::memory_order_relaxed) || locked_.exchange(true, std::memory_order_acquire))

@@ -153,10 +153,10 @@ TEST_SUITE("diagnostics") {
   }
 
   TEST_CASE("dump_tasks lists live tasks with their spawn location and what they wait on") {
-    auto rt = test::multi();
     notify never;
     mutex<int> m(0);
     auto [tx, rx] = mpsc::unbounded<int>();
+    auto rt = test::multi();
     std::optional<mutex_guard<int>> held;
     rt.block_on([&]() -> task<void> { held.emplace(co_await m.lock()); }());
 

@@ -269,8 +269,8 @@ TEST_SUITE("fiber") {
   }
 
   TEST_CASE("a fiber waits on a notify woken by a task and by a plain thread") {
-    auto rt = test::multi();
     notify n, got;
+    auto rt = test::multi();
     auto h = spawn_fiber(rt, [&] {
       corio::await(n.notified());
       got.notify_one();
@@ -321,8 +321,8 @@ TEST_SUITE("fiber") {
   }
 
   TEST_CASE("fibers send and receive over an mpsc channel, with tasks on the other side") {
-    auto rt = test::multi();
     auto [tx, rx] = mpsc::bounded<int>(1);
+    auto rt = test::multi();
     const int n = static_cast<int>(test::scaled(5'000));
     auto producer = spawn_fiber(rt, [tx = std::move(tx), n]() mutable {
       for (int i = 1; i <= n; ++i) corio::await(tx.send(i));
@@ -337,11 +337,11 @@ TEST_SUITE("fiber") {
   }
 
   TEST_CASE("10,000 fibers alive at once") {
-    auto rt = test::multi();
     const long n = test::scaled(10'000);
     notify gate, all_in;
     std::atomic<long> arrived{0};
     std::vector<join_handle<long>> hs;
+    auto rt = test::multi();
     hs.reserve(static_cast<std::size_t>(n));
     for (long i = 0; i < n; ++i)
       hs.push_back(spawn_fiber(rt, [&, i] {
@@ -367,8 +367,8 @@ TEST_SUITE("fiber") {
   }
 
   TEST_CASE("abort of a suspended fiber unwinds its stack, innermost first, past catch (std::exception)") {
-    auto rt = test::multi();
     notify never, started;
+    auto rt = test::multi();
     std::vector<int> log;
     bool caught_std = false;
     bool after_wait = false;
@@ -408,10 +408,10 @@ TEST_SUITE("fiber") {
   }
 
   TEST_CASE("catch (...) sees fiber_unwinding; rethrown it unwinds, swallowed every await throws it again") {
-    auto rt = test::multi();
     notify never, started_a, started_b;  // one each: a notify keeps at most one permit
     std::atomic<int> seen{0};
     std::atomic<bool> second_throw{false}, destroyed{false};
+    auto rt = test::multi();
     auto rethrower = spawn_fiber(rt, [&] {
       flag_on_destroy g{&destroyed};
       try {
@@ -466,9 +466,9 @@ TEST_SUITE("fiber") {
   }
 
   TEST_CASE("abort while the fiber awaits a task, and inside timeout (a cancel hook), unwinds both") {
-    auto rt = test::multi();
     notify never, started_a, started_b;
     std::atomic<bool> task_guard{false}, timeout_guard{false}, fiber_guard{false};
+    auto rt = test::multi();
     auto in_task = spawn_fiber(rt, [&] {
       flag_on_destroy g{&fiber_guard};
       corio::await(wait_with_guard(never, started_a, task_guard));
@@ -503,9 +503,9 @@ TEST_SUITE("fiber") {
     for (auto& f : flags) f = false;
     notify never;
     {
-      auto rt = test::multi();
       notify all_in;
       std::atomic<int> in{0};
+      auto rt = test::multi();
       for (int i = 0; i < 20; ++i)
         spawn_fiber(rt, [&, i] {
           flag_on_destroy g{&flags[i]};

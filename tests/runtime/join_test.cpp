@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <variant>
@@ -234,6 +235,26 @@ TEST_SUITE("join") {
       co_await sleep(1ms);
     }());
     CHECK(log == std::vector<std::string>{"aborted", "dropped"});
+  }
+
+  TEST_CASE("task_set::abort_all aborts only the tasks in the set now, not those spawned later") {
+    auto rt = test::paused();
+    rt.block_on([]() -> task<void> {
+      task_set<int> set;
+      set.abort_all();  // on an empty set: nothing to abort, and nothing later either
+      set.spawn(after(1ms, 1));
+      std::optional<int> first = co_await set.join_next();
+      CHECK(first == 1);
+
+      set.spawn(after(1h, 0));
+      co_await yield_now();
+      set.abort_all();
+      set.spawn(after(2ms, 2));  // spawned after the abort: runs to completion
+      CHECK_THROWS_AS(co_await set.join_next(), cancelled);
+      std::optional<int> late = co_await set.join_next();
+      CHECK(late == 2);
+      CHECK(set.empty());
+    }());
   }
 
   TEST_CASE("task_set reuses slots across many spawns") {

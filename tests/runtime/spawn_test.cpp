@@ -87,10 +87,10 @@ TEST_SUITE("spawn") {
   }
 
   TEST_CASE("abort cancels a suspended task, unwinds its frame, and the handle reports cancelled") {
-    auto rt = test::multi();
     notify n;
     std::atomic<bool> destroyed{false};
     std::atomic<int> started{0};
+    auto rt = test::multi();
     std::string what = rt.block_on([&]() -> task<std::string> {
       auto h = spawn(wait_forever(n, destroyed, started));
       while (started.load() == 0) co_await yield_now();
@@ -140,9 +140,9 @@ TEST_SUITE("spawn") {
   }
 
   TEST_CASE("dropping the handle detaches: the task still runs to completion") {
-    auto rt = test::multi();
     notify done;
     std::atomic<int> ran{0};
+    auto rt = test::multi();
     rt.block_on([&]() -> task<void> {
       {
         auto h = spawn([](std::atomic<int>& r, notify& d) -> task<void> {
@@ -364,9 +364,9 @@ TEST_SUITE("spawn") {
   }
 
   TEST_CASE("shutdown while another thread is in block_on makes block_on throw cancelled") {
-    auto rt = test::multi();
     notify never;
     std::atomic<bool> threw{false};
+    auto rt = test::multi();
     std::thread t([&] {
       try {
         rt.block_on([](notify& n) -> task<void> { co_await n.notified(); }(never));

@@ -5,8 +5,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <stdexcept>
+#include <thread>
 #include <vector>
+
+#include <time.h>
 
 #include "support/runtimes.hpp"
 
@@ -94,6 +98,55 @@ TEST_SUITE("time") {
     }());
   }
 
+  TEST_CASE("paused: a sleep to the end of time completes (auto-advance and advance reach it)") {
+    for (bool current : {true, false}) {
+      for (clock::duration d : {clock::duration::max(), clock::duration::max() - 1ms}) {
+        auto rt = test::paused(current);
+        auto end = rt.block_on([](clock::duration d) -> task<clock::time_point> {
+          co_await sleep(d);
+          co_await sleep(1h);  // already at the end: completes at once
+          co_return now();
+        }(d));
+        CHECK(end == clock::time_point::max());
+      }
+      auto rt = test::paused(current);
+      rt.block_on([]() -> task<void> {
+        auto h = spawn([]() -> task<void> { co_await sleep_until(clock::time_point::max()); }());
+        co_await yield_now();
+        co_await time::advance(clock::duration::max());
+        co_await time::advance(1s);  // saturated: stays at the end
+        CHECK(now() == clock::time_point::max());
+        co_await h;
+      }());
+    }
+  }
+
+  TEST_CASE("real clock: a task sleeping to the end of time is parked; the worker idles and shuts down") {
+    auto rt = test::multi(1);
+    auto h = rt.spawn([]() -> task<void> {
+      co_await sleep(clock::duration::max() - 1ms);
+      co_await sleep(clock::duration::max());
+    }());
+    auto bound = std::chrono::steady_clock::now() + 10s;
+    while (rt.metrics().timers_armed != 1 && std::chrono::steady_clock::now() < bound) std::this_thread::yield();
+    REQUIRE(rt.metrics().timers_armed == 1);
+    // A worker spinning on the timer would burn the whole wait in CPU time; an idle one none.
+    auto cpu = [] {
+      timespec ts{};
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+      return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+    };
+    auto polls = rt.metrics().polls;
+    auto cpu0 = cpu();
+    std::this_thread::sleep_for(200ms);
+    auto used = cpu() - cpu0;
+    CHECK(used < 60ms);
+    CHECK(rt.metrics().polls == polls);
+    CHECK_FALSE(h.is_finished());
+    rt.shutdown();  // the sleeper is cancelled; shutdown does not wait for its deadline
+    CHECK(h.is_finished());
+  }
+
   TEST_CASE("interval: burst catches up, delay shifts, skip drops missed ticks") {
     auto rt = test::paused();
     rt.block_on([]() -> task<void> {
@@ -110,6 +163,73 @@ TEST_SUITE("time") {
       auto s = co_await tick_offsets(skip, start, 3, 35ms);
       CHECK(s == std::vector<long>{0, 10, 40});
     }());
+  }
+
+  TEST_CASE("interval: a prompt consumer keeps the nominal schedule in all three modes") {
+    auto rt = test::paused();
+    rt.block_on([]() -> task<void> {
+      // Start between two 1 ms timer ticks, so every tick fires a fraction of a millisecond
+      // after its deadline, as on the real clock.
+      co_await time::advance(300us);
+      for (auto b : {missed_tick_behavior::burst, missed_tick_behavior::delay, missed_tick_behavior::skip}) {
+        auto start = now();
+        interval iv(start, 10ms, b);
+        clock::time_point last;
+        for (int i = 0; i <= 100; ++i) {
+          last = co_await iv.tick();
+          CHECK(last == start + i * 10ms);
+        }
+        CHECK(now() - start <= 1000ms + 1ms);
+      }
+    }());
+    // A tick up to interval_tolerance late is still on time; later than that, delay shifts.
+    auto rt2 = test::paused();
+    rt2.block_on([]() -> task<void> {
+      auto start = now();
+      interval iv(start, 10ms, missed_tick_behavior::delay);
+      (void)co_await iv.tick();
+      co_await sleep(10ms + interval_tolerance);  // the tick at 10 ms comes 5 ms late: on time
+      auto t1 = co_await iv.tick();
+      auto t2 = co_await iv.tick();
+      CHECK(t1 == start + 10ms);
+      CHECK(t2 == start + 20ms);
+      co_await sleep(16ms);  // now 36 ms: the tick at 30 ms is 6 ms late, missed
+      auto t3 = co_await iv.tick();
+      auto t4 = co_await iv.tick();
+      CHECK(t3 == start + 30ms);
+      CHECK(t4 == start + 46ms);
+    }());
+  }
+
+  TEST_CASE("interval starting at or near time_point::min() ticks without overflow") {
+    for (auto first : {clock::time_point::min(), clock::time_point::min() + 1s}) {
+      auto rt = test::paused();
+      rt.block_on([](clock::time_point first) -> task<void> {
+        auto t0 = now();
+        interval burst(first, 1s, missed_tick_behavior::burst);
+        auto b0 = co_await burst.tick();
+        auto b1 = co_await burst.tick();
+        CHECK(b0 == first);
+        CHECK(b1 == first + 1s);  // long past: catches up at once
+        CHECK(now() == t0);
+        interval delay(first, 1s, missed_tick_behavior::delay);
+        auto d0 = co_await delay.tick();
+        auto d1 = co_await delay.tick();
+        CHECK(d0 == first);
+        CHECK(d1 == t0 + 1s);
+        auto t1 = now();
+        interval skip(first, 1s, missed_tick_behavior::skip);
+        auto s0 = co_await skip.tick();
+        auto s1 = co_await skip.tick();
+        CHECK(s0 == first);
+        CHECK(s1 > t1);
+        CHECK(s1 <= t1 + 1s);
+        // On first's grid (s1 - first does not fit the signed rep: take it modulo 2^64).
+        auto lag = static_cast<std::uint64_t>(s1.time_since_epoch().count()) -
+                   static_cast<std::uint64_t>(first.time_since_epoch().count());
+        CHECK(lag % 1'000'000'000u == 0);
+      }(first));
+    }
   }
 
   TEST_CASE("interval rejects a period that is not positive") {

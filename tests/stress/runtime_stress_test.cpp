@@ -58,10 +58,10 @@ TEST_SUITE("stress") {
   }
 
   TEST_CASE("chained spawn a million deep: each task spawns the next") {
-    auto rt = test::multi(2);
     const long d = test::scaled(1'000'000);
     notify done;
     std::atomic<long> reached{0};
+    auto rt = test::multi(2);
     rt.block_on([&]() -> task<void> {
       chain(1, d, &done, &reached);
       co_await done.notified();
@@ -101,9 +101,9 @@ TEST_SUITE("stress") {
   TEST_CASE("abort storms while tasks are mid-await") {
     test::counted::reset();
     {
-      auto rt = test::multi(2);
       const int n = static_cast<int>(test::scaled(20'000));
       notify wake;
+      auto rt = test::multi(2);
       rt.block_on([&]() -> task<void> {
         std::vector<join_handle<void>> hs;
         std::mt19937 rng(7);

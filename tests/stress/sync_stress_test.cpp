@@ -138,10 +138,10 @@ TEST_SUITE("sync_stress") {
   }
 
   TEST_CASE("mpsc unbounded: 8 producers on plain threads and tasks, exactly once and in order") {
-    auto rt = test::multi(2);
     const long n = test::scaled(100'000);
     auto [tx, rx] = mpsc::unbounded<std::uint64_t>();
     std::vector<std::thread> threads;
+    auto rt = test::multi(2);
     for (std::uint64_t p = 0; p < 4; ++p)
       threads.emplace_back([tx, p, n]() mutable {
         for (long i = 0; i < n; ++i) tx.send((p << 32) | static_cast<std::uint64_t>(i));
@@ -163,11 +163,11 @@ TEST_SUITE("sync_stress") {
   }
 
   TEST_CASE("mpsc: blocking_send/blocking_recv between plain threads and tasks, both ways") {
-    auto rt = test::multi(2);
     const long n = test::scaled(100'000);
     // threads -> task
     auto [tx, rx] = mpsc::bounded<std::uint64_t>(8);
     std::vector<std::thread> threads;
+    auto rt = test::multi(2);
     for (std::uint64_t p = 0; p < 2; ++p)
       threads.emplace_back([tx, p, n]() mutable {
         for (long i = 0; i < n; ++i) tx.blocking_send((p << 32) | static_cast<std::uint64_t>(i));
@@ -200,12 +200,12 @@ TEST_SUITE("sync_stress") {
   }
 
   TEST_CASE("mpsc: receiving tasks aborted at random while messages flow lose and duplicate nothing") {
-    auto rt = test::multi(2);
     const long n = test::scaled(50'000);
     auto [tx, rx] = mpsc::bounded<std::uint64_t>(4);
     std::atomic<long> received{0};
     std::vector<std::atomic<long>> next(4);
     std::atomic<bool> ok{true};
+    auto rt = test::multi(2);
     rt.block_on([](mpsc::sender<std::uint64_t> tx, mpsc::receiver<std::uint64_t>& rx, long n, std::atomic<long>& received,
                    std::vector<std::atomic<long>>& next, std::atomic<bool>& ok) -> task<void> {
       for (std::uint64_t p = 0; p < 4; ++p) spawn(produce(tx, p, n)).detach();
@@ -338,10 +338,10 @@ TEST_SUITE("sync_stress") {
   }
 
   TEST_CASE("mutex: waiters aborted at random while others hand off") {
-    auto rt = test::multi(2);
     const std::size_t tasks = 200;
     const long k = test::scaled(2'000);
     mutex<counters> m;
+    auto rt = test::multi(2);
     m.get_unsynchronized().per_task.assign(tasks, 0);
     rt.block_on([](mutex<counters>& m, long k) -> task<void> {
       std::vector<join_handle<void>> hs;
@@ -384,10 +384,10 @@ TEST_SUITE("sync_stress") {
   }
 
   TEST_CASE("rw_lock: readers never see a half-done write; writers are alone") {
-    auto rt = test::multi(2);
     const long ops = test::scaled(20'000);
     rw_lock<pair_state> l;
     std::atomic<bool> ok{true};
+    auto rt = test::multi(2);
     long done = rt.block_on([](rw_lock<pair_state>& l, long ops, std::atomic<bool>& ok) -> task<long> {
       std::vector<join_handle<long>> hs;
       for (int i = 0; i < 16; ++i) hs.push_back(spawn(rw_worker(l, i % 4 == 0, ops, unsigned(i), ok)));
@@ -402,10 +402,10 @@ TEST_SUITE("sync_stress") {
   }
 
   TEST_CASE("rw_lock: waiters aborted at random; the lock ends free") {
-    auto rt = test::multi(2);
     const long ops = test::scaled(5'000);
     rw_lock<pair_state> l;
     std::atomic<bool> ok{true};
+    auto rt = test::multi(2);
     rt.block_on([](rw_lock<pair_state>& l, long ops, std::atomic<bool>& ok) -> task<void> {
       std::vector<join_handle<long>> hs;
       for (int i = 0; i < 64; ++i) hs.push_back(spawn(rw_worker(l, i % 3 == 0, ops, unsigned(i), ok)));
@@ -428,8 +428,8 @@ TEST_SUITE("sync_stress") {
   }
 
   TEST_CASE("semaphore: acquirers aborted at random; every permit comes back") {
-    auto rt = test::multi(2);
     semaphore s(5);
+    auto rt = test::multi(2);
     const long ops = test::scaled(5'000);
     std::atomic<long> inside{0};
     std::atomic<bool> ok{true};
@@ -469,10 +469,10 @@ TEST_SUITE("sync_stress") {
   }
 
   TEST_CASE("broadcast: every receiver sees every message in order, or learns exactly how many it missed") {
-    auto rt = test::multi(2);
     const long n = test::scaled(100'000);
     auto [tx, rx] = broadcast::channel<long>(64);
     std::vector<broadcast::receiver<long>> rxs;
+    auto rt = test::multi(2);
     for (int i = 0; i < 4; ++i) rxs.push_back(tx.subscribe());
     { auto drop = std::move(rx); }
     std::atomic<bool> ok{true};

@@ -34,9 +34,9 @@ task<int> rounds_led(barrier& b, int rounds, std::atomic<int>& in_round, int n) 
 
 TEST_SUITE("barrier") {
   TEST_CASE("n tasks meet, exactly one leader per round, round after round") {
-    auto rt = test::multi(2);
     const int n = 20, rounds = 50;
     barrier b(n);
+    auto rt = test::multi(2);
     CHECK(b.size() == n);
     std::atomic<int> in_round{0};
     int leaders = rt.block_on([](barrier& b, std::atomic<int>& in_round) -> task<int> {
@@ -50,8 +50,8 @@ TEST_SUITE("barrier") {
   }
 
   TEST_CASE("a barrier of one never waits") {
-    auto rt = test::single();
     barrier b(1);
+    auto rt = test::single();
     rt.block_on([](barrier& b) -> task<void> {
       for (int i = 0; i < 3; ++i) {
         auto r = co_await b.wait();
@@ -61,8 +61,8 @@ TEST_SUITE("barrier") {
   }
 
   TEST_CASE("a waiter cancelled while it waits withdraws its arrival") {
-    auto rt = test::single();
     barrier b(2);
+    auto rt = test::single();
     rt.block_on([](barrier& b) -> task<void> {
       auto a = spawn([](barrier& b) -> task<void> { (void)co_await b.wait(); }(b));
       co_await settle();
@@ -79,8 +79,8 @@ TEST_SUITE("barrier") {
   }
 
   TEST_CASE("a waiter cancelled after its round ended changes nothing") {
-    auto rt = test::single();
     barrier b(2);
+    auto rt = test::single();
     rt.block_on([](barrier& b) -> task<void> {
       auto a = spawn([](barrier& b) -> task<void> { (void)co_await b.wait(); }(b));
       co_await settle();
@@ -105,8 +105,8 @@ TEST_SUITE("barrier") {
   }
 
   TEST_CASE("more waiters than one wake-up batch are all released") {
-    auto rt = test::single();
     barrier b(41);
+    auto rt = test::single();
     rt.block_on([](barrier& b) -> task<void> {
       std::vector<join_handle<void>> hs;
       for (int i = 0; i < 40; ++i) hs.push_back(spawn([](barrier& b) -> task<void> { (void)co_await b.wait(); }(b)));
@@ -118,9 +118,9 @@ TEST_SUITE("barrier") {
   }
 
   TEST_CASE("plain threads and tasks at one barrier") {
-    auto rt = test::multi(2);
     barrier b(3);
     std::atomic<int> leaders{0};
+    auto rt = test::multi(2);
     std::vector<std::thread> ts;
     for (int i = 0; i < 2; ++i)
       ts.emplace_back([&] {
@@ -137,8 +137,8 @@ TEST_SUITE("barrier") {
 
   TEST_CASE("misuse: zero participants, blocking_wait on a worker thread") {
     CHECK_THROWS_AS(barrier(0), std::invalid_argument);
-    auto rt = test::single();
     barrier b(2);
+    auto rt = test::single();
     rt.block_on([](barrier& b) -> task<void> {
       CHECK_THROWS_AS((void)b.blocking_wait(), usage_error);
       co_return;

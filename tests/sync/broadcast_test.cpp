@@ -160,9 +160,9 @@ TEST_SUITE("broadcast") {
   }
 
   TEST_CASE("plain threads: blocking_recv, senders on other threads") {
-    auto rt = test::multi(2);
     auto [tx, rx] = broadcast::channel<int>(1024);
     std::atomic<long> sum{0};
+    auto rt = test::multi(2);
     std::thread t([rx = std::move(rx), &sum]() mutable {
       long s = 0;
       while (std::optional<int> v = rx.blocking_recv()) s += *v;

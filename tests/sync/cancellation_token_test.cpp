@@ -25,8 +25,8 @@ task<void> wait_cancelled(cancellation_token t) { co_await t.cancelled(); }
 
 TEST_SUITE("cancellation_token") {
   TEST_CASE("cancel wakes every waiter; later waits complete at once; cancel is idempotent") {
-    auto rt = test::single();
     cancellation_token t;
+    auto rt = test::single();
     rt.block_on([](cancellation_token t) -> task<void> {
       std::vector<join_handle<void>> hs;
       for (int i = 0; i < 40; ++i) hs.push_back(spawn(wait_cancelled(t)));
@@ -71,8 +71,8 @@ TEST_SUITE("cancellation_token") {
   }
 
   TEST_CASE("a task waiting on a child token is woken by the parent's cancel") {
-    auto rt = test::multi(2);
     cancellation_token root;
+    auto rt = test::multi(2);
     rt.block_on([](cancellation_token root) -> task<void> {
       auto h = spawn(wait_cancelled(root.child_token().child_token()));
       co_await yield_now();
@@ -82,8 +82,8 @@ TEST_SUITE("cancellation_token") {
   }
 
   TEST_CASE("a cancelled wait leaves cleanly") {
-    auto rt = test::single();
     cancellation_token t;
+    auto rt = test::single();
     rt.block_on([](cancellation_token t) -> task<void> {
       auto a = spawn(wait_cancelled(t));
       auto b = spawn(wait_cancelled(t));
@@ -133,8 +133,8 @@ TEST_SUITE("cancellation_token") {
     std::thread waiter([t] { t.blocking_wait(); });
     t.cancel();
     waiter.join();
-    auto rt = test::single();
     cancellation_token u;
+    auto rt = test::single();
     rt.block_on([](cancellation_token u) -> task<void> {
       CHECK_THROWS_AS(u.blocking_wait(), usage_error);
       co_return;

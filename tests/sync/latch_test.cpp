@@ -22,8 +22,8 @@ task<void> settle(int rounds = 8) {
 
 TEST_SUITE("latch") {
   TEST_CASE("waiters are released when the count reaches zero, and later waits complete at once") {
-    auto rt = test::single();
     latch l(3);
+    auto rt = test::single();
     rt.block_on([](latch& l) -> task<void> {
       std::vector<join_handle<void>> hs;
       for (int i = 0; i < 40; ++i) hs.push_back(spawn([](latch& l) -> task<void> { co_await l.wait(); }(l)));
@@ -42,8 +42,8 @@ TEST_SUITE("latch") {
   }
 
   TEST_CASE("arrive_and_wait, and count_down(n)") {
-    auto rt = test::single();
     latch l(4);
+    auto rt = test::single();
     rt.block_on([](latch& l) -> task<void> {
       auto a = spawn([](latch& l) -> task<void> { co_await l.arrive_and_wait(); }(l));
       co_await settle();
@@ -55,8 +55,8 @@ TEST_SUITE("latch") {
   }
 
   TEST_CASE("a cancelled wait leaves cleanly") {
-    auto rt = test::single();
     latch l(1);
+    auto rt = test::single();
     rt.block_on([](latch& l) -> task<void> {
       auto a = spawn([](latch& l) -> task<void> { co_await l.wait(); }(l));
       auto b = spawn([](latch& l) -> task<void> { co_await l.wait(); }(l));
@@ -69,9 +69,9 @@ TEST_SUITE("latch") {
   }
 
   TEST_CASE("plain threads count down and wait") {
-    auto rt = test::multi(2);
     latch l(5);
     std::atomic<bool> done{false};
+    auto rt = test::multi(2);
     std::thread waiter([&] {
       l.blocking_wait();
       done = true;

@@ -79,6 +79,37 @@ TEST_SUITE("mpsc") {
     CHECK_THROWS_AS(r2.value(), channel_closed);
   }
 
+  TEST_CASE("receiver::is_closed turns true once every sender (and permit) is gone, or on close()") {
+    {
+      auto [tx, rx] = mpsc::bounded<int>(2);
+      auto tx2 = tx;
+      CHECK_FALSE(rx.is_closed());
+      { auto drop = std::move(tx); }
+      CHECK_FALSE(rx.is_closed());  // tx2 can still send
+      std::optional<mpsc::permit<int>> p = tx2.try_reserve();
+      REQUIRE(p.has_value());
+      { auto drop = std::move(tx2); }
+      CHECK_FALSE(rx.is_closed());  // the permit can still send
+      p.reset();
+      CHECK(rx.is_closed());
+      CHECK(rx.try_recv().is_closed());
+    }
+    {
+      auto [tx, rx] = mpsc::unbounded<int>();
+      tx.send(1);
+      { auto drop = std::move(tx); }
+      CHECK(rx.is_closed());  // closed although a message is still queued
+      CHECK(rx.try_recv().value() == 1);
+      CHECK(rx.is_closed());
+    }
+    {
+      auto [tx, rx] = mpsc::unbounded<int>();
+      rx.close();
+      CHECK(rx.is_closed());
+      CHECK(tx.is_closed());
+    }
+  }
+
   TEST_CASE("send waits for room (back-pressure) and completes when a message is taken") {
     auto rt = test::single();
     rt.block_on([]() -> task<void> {
@@ -130,9 +161,9 @@ TEST_SUITE("mpsc") {
   }
 
   TEST_CASE("a receive that waits gets the value straight from the sender") {
-    auto rt = test::multi(2);
     auto [tx, rx] = mpsc::bounded<int>(1);
     std::atomic<bool> waiting{false};
+    auto rt = test::multi(2);
     std::thread t([&waiting, tx = std::move(tx)]() mutable {
       while (!waiting.load()) std::this_thread::yield();
       tx.blocking_send(42);

@@ -64,8 +64,8 @@ TEST_SUITE("mutex") {
   }
 
   TEST_CASE("waiters get the lock in FIFO order; try_lock does not overtake them") {
-    auto rt = test::single();
     mutex<std::vector<int>> m;
+    auto rt = test::single();
     rt.block_on([&]() -> task<void> {
       auto g = co_await m.lock();
       std::vector<join_handle<void>> hs;
@@ -82,8 +82,8 @@ TEST_SUITE("mutex") {
   }
 
   TEST_CASE("a cancelled waiter leaves the queue cleanly") {
-    auto rt = test::single();
     mutex<std::vector<int>> m;
+    auto rt = test::single();
     rt.block_on([&]() -> task<void> {
       auto g = co_await m.lock();
       auto a = spawn(append_locked(m, 1));
@@ -104,8 +104,8 @@ TEST_SUITE("mutex") {
   }
 
   TEST_CASE("a waiter cancelled after the lock was handed to it passes the lock on") {
-    auto rt = test::single();
     mutex<std::vector<int>> m;
+    auto rt = test::single();
     rt.block_on([&]() -> task<void> {
       auto g = co_await m.lock();
       auto a = spawn(append_locked(m, 1));
@@ -122,8 +122,8 @@ TEST_SUITE("mutex") {
   }
 
   TEST_CASE("the last waiter cancelled: the next unlock frees the mutex") {
-    auto rt = test::single();
     mutex<int> m;
+    auto rt = test::single();
     rt.block_on([&]() -> task<void> {
       auto g = co_await m.lock();
       auto a = spawn([](mutex<int>& m) -> task<void> { auto g = co_await m.lock(); }(m));
@@ -158,8 +158,8 @@ TEST_SUITE("mutex") {
   }
 
   TEST_CASE("a task aborted while it yields holding a freshly taken lock releases it") {
-    auto rt = test::single();
     mutex<int> m;
+    auto rt = test::single();
     rt.block_on([&]() -> task<void> {
       auto h = spawn([](mutex<int>& m) -> task<void> {
         for (;;) auto g = co_await m.lock();  // yields every 128 acquisitions
@@ -172,8 +172,8 @@ TEST_SUITE("mutex") {
   }
 
   TEST_CASE("blocking_lock: plain threads and tasks share one mutex") {
-    auto rt = test::multi(2);
     mutex<long> m;
+    auto rt = test::multi(2);
     const int per = 20'000;
     std::vector<std::thread> threads;
     for (int t = 0; t < 2; ++t)
@@ -193,10 +193,10 @@ TEST_SUITE("mutex") {
   }
 
   TEST_CASE("a thread blocked in blocking_lock gets the lock from a task") {
-    auto rt = test::multi(2);
     mutex<int> m;
     std::atomic<bool> locked{false};
     std::atomic<int> seen{0};
+    auto rt = test::multi(2);
     std::thread t;
     rt.block_on([&]() -> task<void> {
       auto g = co_await m.lock();
@@ -212,8 +212,8 @@ TEST_SUITE("mutex") {
   }
 
   TEST_CASE("misuse: blocking_lock on a worker thread; a contended lock outside any runtime") {
-    auto rt = test::single();
     mutex<int> m;
+    auto rt = test::single();
     rt.block_on([](mutex<int>& m) -> task<void> {
       CHECK_THROWS_AS((void)m.blocking_lock(), usage_error);
       co_return;

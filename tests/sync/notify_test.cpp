@@ -13,8 +13,8 @@ using namespace corio;
 
 TEST_SUITE("notify") {
   TEST_CASE("notify_one before anyone waits stores one permit, consumed without waiting") {
-    auto rt = test::single();
     notify n;
+    auto rt = test::single();
     n.notify_one();
     n.notify_one();  // still one permit
     rt.block_on([&]() -> task<void> {
@@ -28,8 +28,8 @@ TEST_SUITE("notify") {
   }
 
   TEST_CASE("waiters are woken in FIFO order, one per notify_one") {
-    auto rt = test::single();
     notify n;
+    auto rt = test::single();
     std::vector<int> order;
     rt.block_on([&]() -> task<void> {
       std::vector<join_handle<void>> hs;
@@ -51,9 +51,9 @@ TEST_SUITE("notify") {
   }
 
   TEST_CASE("notify_all wakes every waiter and stores no permit") {
-    auto rt = test::multi();
     notify n;
     std::atomic<int> woke{0}, waiting{0};
+    auto rt = test::multi();
     rt.block_on([&]() -> task<void> {
       std::vector<join_handle<void>> hs;
       for (int i = 0; i < 100; ++i)
@@ -70,13 +70,14 @@ TEST_SUITE("notify") {
       co_await yield_now();
       CHECK_FALSE(late.is_finished());
       late.abort();
+      CHECK_THROWS_AS(co_await late, cancelled);  // gone before `n` is
     }());
     CHECK(woke.load() == 100);
   }
 
   TEST_CASE("a notified() created before notify_all completes when awaited after it") {
-    auto rt = test::single();
     notify n;
+    auto rt = test::single();
     rt.block_on([&]() -> task<void> {
       auto w = n.notified();
       n.notify_all();
@@ -85,8 +86,8 @@ TEST_SUITE("notify") {
   }
 
   TEST_CASE("a notify_one whose waiter is aborted before resuming passes to the next waiter") {
-    auto rt = test::single();
     notify n;
+    auto rt = test::single();
     rt.block_on([&]() -> task<void> {
       auto first = spawn([](notify& n) -> task<void> { co_await n.notified(); }(n));
       co_await yield_now();
@@ -100,9 +101,9 @@ TEST_SUITE("notify") {
   }
 
   TEST_CASE("a plain thread can notify a waiting task") {
-    auto rt = test::multi();
     notify n;
     std::atomic<bool> waiting{false};
+    auto rt = test::multi();
     std::thread t([&] {
       while (!waiting.load()) std::this_thread::yield();
       n.notify_one();

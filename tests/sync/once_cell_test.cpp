@@ -50,9 +50,9 @@ task<int> get_value(once_cell<int>& c, std::atomic<int>& calls) {
 
 TEST_SUITE("once_cell") {
   TEST_CASE("the initialiser runs once however many tasks ask at once") {
-    auto rt = test::multi(2);
     once_cell<int> c;
     std::atomic<int> calls{0};
+    auto rt = test::multi(2);
     int sum = rt.block_on([](once_cell<int>& c, std::atomic<int>& calls) -> task<int> {
       std::vector<join_handle<int>> hs;
       for (int i = 0; i < 200; ++i) hs.push_back(spawn(get_value(c, calls)));
@@ -68,8 +68,8 @@ TEST_SUITE("once_cell") {
   }
 
   TEST_CASE("a synchronous initialiser; get() is null until then; set() only on an empty cell") {
-    auto rt = test::single();
     once_cell<std::string> c;
+    auto rt = test::single();
     CHECK(c.get() == nullptr);
     rt.block_on([](once_cell<std::string>& c) -> task<void> {
       std::string& v = co_await c.get_or_init([] { return std::string("x"); });
@@ -86,8 +86,8 @@ TEST_SUITE("once_cell") {
   }
 
   TEST_CASE("an initialiser that throws: the caller gets the exception, the next waiter retries") {
-    auto rt = test::single();
     once_cell<int> c;
+    auto rt = test::single();
     rt.block_on([](once_cell<int>& c) -> task<void> {
       auto first = spawn([](once_cell<int>& c) -> task<int> {
         co_return co_await c.get_or_init([]() -> task<int> {
@@ -107,8 +107,8 @@ TEST_SUITE("once_cell") {
   }
 
   TEST_CASE("an initialiser whose task is cancelled: the next waiter takes over") {
-    auto rt = test::single();
     once_cell<int> c;
+    auto rt = test::single();
     rt.block_on([](once_cell<int>& c) -> task<void> {
       auto first = spawn([](once_cell<int>& c) -> task<int> {
         co_return co_await c.get_or_init([]() -> task<int> {
@@ -129,8 +129,8 @@ TEST_SUITE("once_cell") {
   }
 
   TEST_CASE("a waiter handed the initialiser's role but cancelled before running passes it on") {
-    auto rt = test::single();
     once_cell<int> c;
+    auto rt = test::single();
     rt.block_on([](once_cell<int>& c) -> task<void> {
       std::optional<join_handle<int>> second, third;
       bool failed = false;
@@ -152,8 +152,8 @@ TEST_SUITE("once_cell") {
   TEST_CASE("the value is destroyed with the cell, exactly once") {
     counted::reset();
     {
-      auto rt = test::single();
       once_cell<counted> c;
+      auto rt = test::single();
       rt.block_on([](once_cell<counted>& c) -> task<void> {
         counted& v = co_await c.get_or_init([] { return counted(7); });
         CHECK(v.value == 7);

@@ -88,6 +88,46 @@ TEST_SUITE("oneshot") {
     }());
   }
 
+  TEST_CASE("a receive on a closed oneshot with no value fails at once, the sender still alive or used up") {
+    auto rt = test::single();
+    rt.block_on([]() -> task<void> {
+      // close() with the sender still alive: no wait for the sender.
+      auto [tx, rx] = oneshot::channel<int>();
+      rx.close();
+      CHECK(rx.try_recv().is_closed());
+      auto h = spawn([](oneshot::receiver<int>& rx) -> task<int> { co_return co_await rx; }(rx));
+      co_await settle();
+      CHECK(h.is_finished());
+      CHECK_THROWS_AS(co_await h, channel_closed);
+      CHECK(tx.valid());
+
+      // A receive already waiting when close() is called ends too.
+      auto [tx2, rx2] = oneshot::channel<int>();
+      auto h2 = spawn([](oneshot::receiver<int>& rx) -> task<int> { co_return co_await rx; }(rx2));
+      co_await settle();
+      CHECK_FALSE(h2.is_finished());
+      rx2.close();
+      co_await settle();
+      CHECK(h2.is_finished());
+      CHECK_THROWS_AS(co_await h2, channel_closed);
+
+      // A try_send refused after close(): the sender is used up, the receive fails at once.
+      auto [tx3, rx3] = oneshot::channel<int>();
+      rx3.close();
+      CHECK(tx3.try_send(9).is_closed());
+      CHECK_FALSE(tx3.valid());
+      auto h3 = spawn([](oneshot::receiver<int>& rx) -> task<int> { co_return co_await rx; }(rx3));
+      co_await settle();
+      CHECK(h3.is_finished());
+      CHECK_THROWS_AS(co_await h3, channel_closed);
+      CHECK(rx3.try_recv().is_closed());
+    }());
+    // A plain thread's blocking_recv on a closed oneshot returns at once with the error.
+    auto [tx, rx] = oneshot::channel<int>();
+    rx.close();
+    CHECK_THROWS_AS(rx.blocking_recv(), channel_closed);
+  }
+
   TEST_CASE("closed() completes when the receiver goes away") {
     auto rt = test::single();
     rt.block_on([]() -> task<void> {

@@ -33,8 +33,8 @@ task<void> write_value(rw_lock<int>& l, std::vector<std::string>& log, std::stri
 
 TEST_SUITE("rw_lock") {
   TEST_CASE("many readers at once, one writer alone") {
-    auto rt = test::single();
     rw_lock<int> l(1);
+    auto rt = test::single();
     rt.block_on([&]() -> task<void> {
       auto r1 = co_await l.read();
       auto r2 = co_await l.read();
@@ -56,8 +56,8 @@ TEST_SUITE("rw_lock") {
   }
 
   TEST_CASE("a waiting writer holds back later readers; the readers behind it go in together") {
-    auto rt = test::single();
     rw_lock<int> l(0);
+    auto rt = test::single();
     std::vector<std::string> log;
     rt.block_on([&]() -> task<void> {
       auto r = co_await l.read();
@@ -89,8 +89,8 @@ TEST_SUITE("rw_lock") {
   }
 
   TEST_CASE("a writer cancelled at the head of the queue lets the readers behind it in") {
-    auto rt = test::single();
     rw_lock<int> l(3);
+    auto rt = test::single();
     std::vector<std::string> log;
     rt.block_on([&]() -> task<void> {
       auto r = co_await l.read();
@@ -108,8 +108,8 @@ TEST_SUITE("rw_lock") {
   }
 
   TEST_CASE("a writer cancelled after it was granted the lock releases it") {
-    auto rt = test::single();
     rw_lock<int> l(0);
+    auto rt = test::single();
     std::vector<std::string> log;
     rt.block_on([&]() -> task<void> {
       auto r = co_await l.read();
@@ -127,8 +127,8 @@ TEST_SUITE("rw_lock") {
   }
 
   TEST_CASE("more waiting readers than one wake-up batch are all let in") {
-    auto rt = test::single();
     rw_lock<int> l(9);
+    auto rt = test::single();
     std::vector<std::string> log;
     rt.block_on([&]() -> task<void> {
       auto w = co_await l.write();
@@ -143,8 +143,8 @@ TEST_SUITE("rw_lock") {
   }
 
   TEST_CASE("blocking_read / blocking_write from plain threads") {
-    auto rt = test::multi(2);
     rw_lock<long> l(0);
+    auto rt = test::multi(2);
     std::thread writer([&l] {
       for (int i = 0; i < 1000; ++i) ++*l.blocking_write();
     });
@@ -163,8 +163,8 @@ TEST_SUITE("rw_lock") {
   }
 
   TEST_CASE("misuse: blocking calls on a worker thread") {
-    auto rt = test::single();
     rw_lock<int> l;
+    auto rt = test::single();
     rt.block_on([](rw_lock<int>& l) -> task<void> {
       CHECK_THROWS_AS((void)l.blocking_read(), usage_error);
       CHECK_THROWS_AS((void)l.blocking_write(), usage_error);

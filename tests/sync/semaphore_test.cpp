@@ -29,8 +29,8 @@ task<void> take(semaphore& s, std::size_t n, std::vector<int>& log, int id) {
 
 TEST_SUITE("semaphore") {
   TEST_CASE("permits are returned when the permit object goes away") {
-    auto rt = test::single();
     semaphore s(3);
+    auto rt = test::single();
     rt.block_on([&]() -> task<void> {
       auto a = co_await s.acquire();
       auto b = co_await s.acquire_many(2);
@@ -45,8 +45,8 @@ TEST_SUITE("semaphore") {
   }
 
   TEST_CASE("FIFO: a large request at the head is not overtaken by smaller ones") {
-    auto rt = test::single();
     semaphore s(2);
+    auto rt = test::single();
     std::vector<int> log;
     rt.block_on([&]() -> task<void> {
       auto held = co_await s.acquire_many(2);
@@ -62,8 +62,8 @@ TEST_SUITE("semaphore") {
   }
 
   TEST_CASE("the head collects permits as they come back; if cancelled it returns them") {
-    auto rt = test::single();
     semaphore s(3);
+    auto rt = test::single();
     std::vector<int> log;
     rt.block_on([&]() -> task<void> {
       auto a = co_await s.acquire();
@@ -86,8 +86,8 @@ TEST_SUITE("semaphore") {
   }
 
   TEST_CASE("a waiter cancelled after its permits were granted gives them back") {
-    auto rt = test::single();
     semaphore s(1);
+    auto rt = test::single();
     std::vector<int> log;
     rt.block_on([&]() -> task<void> {
       auto p = co_await s.acquire();
@@ -105,8 +105,8 @@ TEST_SUITE("semaphore") {
   }
 
   TEST_CASE("close wakes waiters with semaphore_closed; held permits still come back") {
-    auto rt = test::single();
     semaphore s(1);
+    auto rt = test::single();
     rt.block_on([&]() -> task<void> {
       auto p = co_await s.acquire();
       auto w = spawn([](semaphore& s) -> task<void> { auto q = co_await s.acquire(); }(s));
@@ -123,8 +123,8 @@ TEST_SUITE("semaphore") {
   }
 
   TEST_CASE("forget keeps permits out; merge combines; add_permits wakes waiters") {
-    auto rt = test::single();
     semaphore s(3);
+    auto rt = test::single();
     rt.block_on([&]() -> task<void> {
       auto a = co_await s.acquire();
       a.forget();
@@ -148,9 +148,9 @@ TEST_SUITE("semaphore") {
   }
 
   TEST_CASE("blocking_acquire from plain threads, released by tasks") {
-    auto rt = test::multi(2);
     semaphore s(0);
     std::atomic<int> got{0};
+    auto rt = test::multi(2);
     std::vector<std::thread> ts;
     for (int i = 0; i < 4; ++i)
       ts.emplace_back([&] {

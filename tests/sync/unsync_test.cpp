@@ -77,11 +77,11 @@ TEST_SUITE("unsync") {
   }
 
   TEST_CASE("a task holding a borrow and a plain thread using the object: the thread is stopped") {
-    auto rt = test::multi(2);
     unsync<int> shared(0);
     std::promise<void> borrowed;
     notify done;
     std::string message;
+    auto rt = test::multi(2);
     std::thread other([&, held = borrowed.get_future()] {
       held.wait();
       try {

@@ -28,9 +28,9 @@ task<void> job(wait_group& wg, std::atomic<int>& finished) {
 
 TEST_SUITE("wait_group") {
   TEST_CASE("wait completes when every job is done; at once when there are none") {
-    auto rt = test::multi(2);
     wait_group wg;
     std::atomic<int> finished{0};
+    auto rt = test::multi(2);
     rt.block_on([](wait_group& wg, std::atomic<int>& finished) -> task<void> {
       co_await wg.wait();  // nothing outstanding
       for (int i = 0; i < 100; ++i) {
@@ -44,8 +44,8 @@ TEST_SUITE("wait_group") {
   }
 
   TEST_CASE("rounds: a waiter of one round is not confused by the next") {
-    auto rt = test::single();
     wait_group wg;
+    auto rt = test::single();
     rt.block_on([](wait_group& wg) -> task<void> {
       wg.add(1);
       auto a = spawn([](wait_group& wg) -> task<void> { co_await wg.wait(); }(wg));
@@ -62,8 +62,8 @@ TEST_SUITE("wait_group") {
   }
 
   TEST_CASE("a cancelled wait leaves cleanly") {
-    auto rt = test::single();
     wait_group wg;
+    auto rt = test::single();
     rt.block_on([](wait_group& wg) -> task<void> {
       wg.add(2);
       auto a = spawn([](wait_group& wg) -> task<void> { co_await wg.wait(); }(wg));
@@ -91,8 +91,8 @@ TEST_SUITE("wait_group") {
     CHECK_THROWS_AS(wg.done(), std::invalid_argument);
     wg.add(std::numeric_limits<std::size_t>::max());
     CHECK_THROWS_AS(wg.add(), std::overflow_error);
-    auto rt = test::single();
     wait_group wg2;
+    auto rt = test::single();
     wg2.add();
     rt.block_on([](wait_group& wg) -> task<void> {
       CHECK_THROWS_AS(wg.blocking_wait(), usage_error);

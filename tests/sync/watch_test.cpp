@@ -127,8 +127,8 @@ TEST_SUITE("watch") {
   }
 
   TEST_CASE("plain threads: a thread sends, a task watches; blocking_changed") {
-    auto rt = test::multi(2);
     auto [tx, rx] = watch::channel<int>(0);
+    auto rt = test::multi(2);
     auto rx_thread = rx;
     std::atomic<bool> saw_last{false};
     std::thread watcher([rx = std::move(rx_thread), &saw_last]() mutable {
