@@ -1,5 +1,6 @@
 #pragma once
-// Tiny command-line parsing shared by the example programs: `--name value` pairs.
+// Tiny command-line parsing shared by the example programs: `--name value` pairs, and
+// `--help` / `-h`, which prints the usage text given to the constructor and exits.
 
 #include <charconv>
 #include <cstdio>
@@ -12,11 +13,16 @@ namespace examples {
 
 class args {
  public:
-  args(int argc, char** argv) {
+  args(int argc, char** argv, const char* usage = nullptr) {
     for (int i = 1; i < argc; i += 2) {
       std::string_view k = argv[i];
+      if (usage && (k == "--help" || k == "-h")) {
+        std::fputs(usage, stdout);
+        std::exit(0);
+      }
       if (k.substr(0, 2) != "--" || i + 1 >= argc) {
         std::fprintf(stderr, "%s: expected --name value pairs, got '%s'\n", argv[0], argv[i]);
+        if (usage) std::fputs(usage, stderr);
         std::exit(2);
       }
       values_[std::string(k.substr(2))] = argv[i + 1];
