@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -28,6 +29,7 @@ class args {
       values_[std::string(k.substr(2))] = argv[i + 1];
     }
     prog_ = argv[0];
+    usage_ = usage;
   }
   unsigned long number(const std::string& name, unsigned long fallback) const {
     auto it = values_.find(name);
@@ -40,6 +42,18 @@ class args {
     }
     return v;
   }
+  /// Exits with a usage error (status 2) naming any `--name` given that is not in `known`.
+  void allow_only(std::initializer_list<std::string_view> known) const {
+    for (auto& [name, value] : values_) {
+      bool ok = false;
+      for (auto k : known) ok = ok || k == name;
+      if (!ok) {
+        std::fprintf(stderr, "%s: unknown option --%s\n", prog_.c_str(), name.c_str());
+        if (usage_) std::fputs(usage_, stderr);
+        std::exit(2);
+      }
+    }
+  }
   std::string text(const std::string& name, const std::string& fallback) const {
     auto it = values_.find(name);
     return it == values_.end() ? fallback : it->second;
@@ -48,6 +62,7 @@ class args {
  private:
   std::map<std::string, std::string> values_;
   std::string prog_;
+  const char* usage_ = nullptr;
 };
 
 }  // namespace examples

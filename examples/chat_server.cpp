@@ -298,6 +298,7 @@ corio::task<void> serve(std::uint16_t port, config cfg) {
 
 int main(int argc, char** argv) {
   examples::args a(argc, argv, usage);
+  a.allow_only({"port", "threads", "max-line", "max-outbox", "write-ms"});
   auto b = corio::runtime::builder();
   if (auto k = a.number("threads", 0)) b.worker_threads(static_cast<unsigned>(k));
   config cfg;

@@ -63,6 +63,7 @@ corio::task<void> serve(std::uint16_t port, std::chrono::milliseconds idle) {
 
 int main(int argc, char** argv) {
   examples::args a(argc, argv, usage);
+  a.allow_only({"port", "threads", "idle-ms"});
   auto b = corio::runtime::builder();
   if (auto k = a.number("threads", 0)) b.worker_threads(static_cast<unsigned>(k));
   b.build().block_on(

@@ -482,10 +482,33 @@ def echo_idle(d):
         srv.stop()
 
 
+def usage(d, exe, flags):
+    """--help lists every limit's flag (exit 0); a misspelt flag is refused by name (exit 2)."""
+    r = subprocess.run([os.path.join(d, exe), "--help"], capture_output=True, text=True, timeout=BOUND)
+    expect(r.returncode == 0, f"{exe} --help: exit status {r.returncode}")
+    for f in flags:
+        expect(f"--{f}" in r.stdout, f"{exe} --help does not list --{f}: {r.stdout!r}")
+    r = subprocess.run([os.path.join(d, exe), "--idle", "5"], capture_output=True, text=True, timeout=BOUND)
+    expect(r.returncode == 2 and "unknown option --idle" in r.stderr, f"{exe} --idle 5: {r.returncode} {r.stderr!r}")
+    log(f"{exe}: --help lists {', '.join(flags)}; an unknown option is refused: ok")
+
+
+def chat_usage(d):
+    usage(d, "chat_server", ["max-line", "max-outbox", "write-ms"])
+
+
+def http_usage(d):
+    usage(d, "http_hello", ["idle-ms", "request-ms", "write-ms", "max-head", "max-body"])
+
+
+def echo_usage(d):
+    usage(d, "echo_server", ["idle-ms"])
+
+
 CASES = {
-    "chat": [chat_reset_before_welcome, chat_slow_reader, chat_long_line, chat_emfile],
-    "http": [http_slowloris, http_pipeline_no_read, http_parsing, http_emfile],
-    "echo": [echo_idle],
+    "chat": [chat_usage, chat_reset_before_welcome, chat_slow_reader, chat_long_line, chat_emfile],
+    "http": [http_usage, http_slowloris, http_pipeline_no_read, http_parsing, http_emfile],
+    "echo": [echo_usage, echo_idle],
 }
 
 if __name__ == "__main__":
