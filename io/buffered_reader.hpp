@@ -95,7 +95,7 @@ class buffered_reader {
     if (cap_ == 0) throw std::invalid_argument("corio::buffered_reader: capacity must be at least 1");
     buf_ = std::make_unique_for_overwrite<char[]>(cap_);
   }
-  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
+  /// Takes over the other object's state; that one is left empty (destroy or assign it only).
   buffered_reader(buffered_reader&&) noexcept = default;
 
   /// The stream underneath. Reading from it directly skips what is buffered here.

@@ -58,7 +58,7 @@ class buffered_writer {
     if (cap_ == 0) throw std::invalid_argument("corio::buffered_writer: capacity must be at least 1");
     buf_ = std::make_unique_for_overwrite<char[]>(cap_);
   }
-  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
+  /// Takes over the other object's state; that one is left empty (destroy or assign it only).
   buffered_writer(buffered_writer&&) noexcept = default;
 
   /// The stream underneath. Writing to it directly goes ahead of what is buffered here.

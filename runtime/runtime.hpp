@@ -151,8 +151,9 @@ class runtime {
   runtime() : runtime(detail::runtime_config{}) {}
   /// A runtime with configuration `cfg` (what builder::build() calls).
   explicit runtime(detail::runtime_config cfg) : sched_(std::make_unique<detail::scheduler>(std::move(cfg))) {}
-  /// Takes over `o`'s workers and tasks; `o` is left empty (only destroying it is allowed).
-  runtime(runtime&& o) noexcept = default;
+  /// Takes over the other runtime's workers and tasks; that one is left empty (only
+  /// destroying it is allowed).
+  runtime(runtime&&) noexcept = default;
   /// Shuts this runtime down (see the destructor), then takes over `o`'s.
   runtime& operator=(runtime&&) noexcept = default;
   /// Shuts down: stops the workers and destroys every remaining task (see the top of the file).

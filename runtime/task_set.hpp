@@ -30,7 +30,7 @@ class task_set {
  public:
   /// An empty set.
   task_set() : g_(detail::task_group::create()) {}
-  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
+  /// Takes over the other object's state; that one is left empty (destroy or assign it only).
   task_set(task_set&&) noexcept = default;
   /// Aborts the tasks this set holds, then takes over `o`'s.
   task_set& operator=(task_set&& o) noexcept {

@@ -76,9 +76,9 @@ class file {
   /// Adopts an open descriptor (closed when the file is dropped); `name` names it in error
   /// messages. The cursor starts at the descriptor's current position.
   explicit file(detail::fd f, std::string name = {});
-  /// Takes over `o`'s descriptor and cursor; `o` is left closed.
-  file(file&& o) noexcept = default;
-  /// Closes this file, then takes over `o`'s descriptor and cursor; `o` is left closed.
+  /// Takes over the other file's descriptor and cursor; that one is left closed.
+  file(file&&) noexcept = default;
+  /// Closes this file, then takes over the other's descriptor and cursor (left closed).
   file& operator=(file&&) noexcept = default;
 
   /// Opens `path` as `opts` say. std::system_error naming the path on failure (ENOENT, EACCES,

@@ -46,8 +46,10 @@ struct file_metadata {
   std::uint64_t blocks = 0;  ///< 512-byte blocks allocated
   /// Preferred I/O block size in bytes (st_blksize).
   std::uint32_t block_size = 0;
-  std::uint32_t uid = 0;  ///< owner id
-  std::uint32_t gid = 0;  ///< group id
+  ///@{
+  /// Owner and group ids.
+  std::uint32_t uid = 0, gid = 0;
+  ///@}
 
   ///@{
   /// Shorthands for the kind.
