@@ -12,9 +12,10 @@
 // operation is cancelled in the kernel and the task's frame, and so a buffer in it, is kept
 // alive until the kernel lets go.
 //
-// Threads: one socket object is meant for one task at a time (split() a stream to read and
-// write from two tasks). close(), is_open() and the address getters may be called from any
-// thread that owns the object at that moment; operations are awaited inside tasks.
+// Threads: a stream socket is meant for one task at a time (split() it to read and write from
+// two tasks); a datagram socket may be shared by tasks that only send and receive. close(),
+// is_open() and the address getters may be called from any thread that owns the object at
+// that moment; operations are awaited inside tasks, on any worker.
 
 #include <sys/socket.h>
 
@@ -208,7 +209,8 @@ class stream_socket : public socket_base, public stream_reader<stream_socket>, p
 
 /// A datagram socket (UDP or Unix): each send is one datagram, each receive returns one
 /// datagram, truncated to the buffer. Move-only; dropping it closes the socket. Several tasks
-/// may send and receive on one socket at once (each datagram goes to one receiver).
+/// may send and receive on one socket at once (each datagram goes to one receiver), as long
+/// as none of them closes, moves or destroys it meanwhile.
 class datagram_socket : public socket_base {
  public:
   using socket_base::socket_base;
