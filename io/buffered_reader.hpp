@@ -50,6 +50,7 @@ namespace corio {
 /// A line (or read_until segment) exceeded the reader's max_line_length().
 class line_too_long : public std::length_error {
  public:
+  /// `what` is the message; `limit` the length that was exceeded.
   line_too_long(const std::string& what, std::size_t limit) : std::length_error(what), limit_(limit) {}
   /// The max_line_length() that was exceeded.
   std::size_t limit() const noexcept { return limit_; }
@@ -82,9 +83,11 @@ template <class Stream>
   requires async_readable<std::remove_reference_t<Stream>>
 class buffered_reader {
  public:
+  ///@{
   /// Buffer size when none is given, and the default longest line (1 MiB).
   static constexpr std::size_t default_capacity = 8192;
   static constexpr std::size_t default_max_line_length = std::size_t{1} << 20;
+  ///@}
 
   /// A reader over `s` with a buffer of `capacity` bytes (std::invalid_argument if 0).
   explicit buffered_reader(Stream s, std::size_t capacity = default_capacity)
@@ -92,6 +95,7 @@ class buffered_reader {
     if (cap_ == 0) throw std::invalid_argument("corio::buffered_reader: capacity must be at least 1");
     buf_ = std::make_unique_for_overwrite<char[]>(cap_);
   }
+  /// Takes over the other object's state; that one is left empty (destroy or assign it only).
   buffered_reader(buffered_reader&&) noexcept = default;
 
   /// The stream underneath. Reading from it directly skips what is buffered here.
@@ -108,7 +112,11 @@ class buffered_reader {
   void set_max_line_length(std::size_t n) noexcept { max_line_ = n; }
 
   /// Reads up to n bytes (buffered ones first, waiting for the stream only if none are): the
-  /// count, 0 at the end of the stream.
+  /// count, 0 at the end of the stream. Throws what the stream's read throws.
+  ///
+  /// **Cancel safety:** as cancel-safe as the stream's read(): it suspends only in that read,
+  /// before taking anything from the buffer, so a dropped read() consumes nothing (for a
+  /// socket, except the one race read_operation describes).
   task<std::size_t> read(void* data, std::size_t n) {
     if (n == 0) co_return 0;
     if (pos_ == end_) {
@@ -121,11 +129,16 @@ class buffered_reader {
     }
     co_return take(data, n);
   }
+  /// read() into `buf`.
   task<std::size_t> read(std::span<char> buf) { return read(buf.data(), buf.size()); }
+  /// read() into `buf`.
   task<std::size_t> read(std::span<std::byte> buf) { return read(buf.data(), buf.size()); }
 
   /// Reads exactly n bytes; corio::unexpected_eof (with the count that did arrive, which is in
   /// the buffer) if the stream ends first.
+  ///
+  /// **Cancel safety:** not cancel-safe: dropped part-way, the bytes taken so far are in the
+  /// front of `data` (their count is not reported) and gone from the reader.
   task<void> read_exact(void* data, std::size_t n) {
     auto* p = static_cast<char*>(data);
     std::size_t got = 0;
@@ -135,12 +148,19 @@ class buffered_reader {
       got += k;
     }
   }
+  /// read_exact() into `buf`.
   task<void> read_exact(std::span<char> buf) { return read_exact(buf.data(), buf.size()); }
+  /// read_exact() into `buf`.
   task<void> read_exact(std::span<std::byte> buf) { return read_exact(buf.data(), buf.size()); }
 
   /// Appends to `out` the bytes up to and including the next `delim`, or up to the end of the
   /// stream if it ends first. Returns the number of bytes appended: 0 only at the end of the
   /// stream. corio::line_too_long past max_line_length() (see above).
+  ///
+  /// **Cancel safety:** cancel-safe if the caller keeps `out`: it suspends only to refill the
+  /// buffer, and the bytes it took before that are already appended to `out`. Dropped, call it
+  /// again with the same `out` to continue the line. (A socket's read race applies to the
+  /// refill, as for read().)
   task<std::size_t> read_until(char delim, std::string& out) {
     std::size_t appended = 0;
     for (;;) {
@@ -167,9 +187,14 @@ class buffered_reader {
   }
 
   /// read_until('\n', out): the line with its "\n" (a last line without one is returned as is).
+  /// Cancel-safe as read_until: a partial line dropped part-way is already in `out`.
   task<std::size_t> read_line(std::string& out) { return read_until('\n', out); }
 
   /// The next line without its "\n" or "\r\n"; nullopt at the end of the stream.
+  /// corio::line_too_long past max_line_length().
+  ///
+  /// **Cancel safety:** not cancel-safe: dropped part-way, the part of the line read so far is
+  /// consumed from the reader and lost (use read_line with a string you keep instead).
   task<std::optional<std::string>> next_line() {
     std::string line;
     std::size_t n = co_await read_until('\n', line);
@@ -186,6 +211,7 @@ class buffered_reader {
 
   /// Drops the bytes up to and including the next `delim` (or to the end of the stream), in
   /// bounded memory: the way to skip the rest of a line after line_too_long. Returns the count.
+  /// Dropped part-way, the bytes skipped so far stay skipped; calling it again continues.
   task<std::size_t> skip_until(char delim) {
     std::size_t skipped = 0;
     for (;;) {
@@ -204,7 +230,7 @@ class buffered_reader {
   }
 
   /// The buffered bytes, reading from the stream first if there are none; empty at the end of
-  /// the stream. Mark what you used with consume().
+  /// the stream. Mark what you used with consume(). Cancel-safe as read().
   task<std::span<const char>> fill_buf() {
     if (pos_ == end_) co_await refill();
     co_return buffered();
@@ -242,6 +268,7 @@ buffered_reader(S&&, std::size_t) -> buffered_reader<S>;
 template <class Stream>
 class buffered_lines {
  public:
+  /// Lines of `r`, which must outlive this object.
   explicit buffered_lines(buffered_reader<Stream>& r) noexcept : r_(&r) {}
   /// The next line without its "\n" or "\r\n"; nullopt at the end of the stream.
   task<std::optional<std::string>> next_line() { return r_->next_line(); }

@@ -58,6 +58,7 @@ class buffered_writer {
     if (cap_ == 0) throw std::invalid_argument("corio::buffered_writer: capacity must be at least 1");
     buf_ = std::make_unique_for_overwrite<char[]>(cap_);
   }
+  /// Takes over the other object's state; that one is left empty (destroy or assign it only).
   buffered_writer(buffered_writer&&) noexcept = default;
 
   /// The stream underneath. Writing to it directly goes ahead of what is buffered here.
@@ -67,7 +68,12 @@ class buffered_writer {
   /// The bytes waiting for a flush.
   std::span<const char> buffered() const noexcept { return {buf_.get(), len_}; }
 
-  /// Queues n bytes, writing the buffer out first if they do not fit (see above).
+  /// Queues n bytes, writing the buffer out first if they do not fit (see above). Throws what
+  /// the stream's write_all throws (the buffered bytes are then dropped).
+  ///
+  /// **Cancel safety:** not cancel-safe. When it returns at once (the bytes fit) there is no
+  /// suspension point. Dropped while writing the buffer out, the buffered bytes are dropped
+  /// (a prefix of unknown length reached the stream) and `data` was not queued.
   task<void> write(const void* data, std::size_t n) {
     if (n <= cap_ - len_) {
       copy_in(data, n);
@@ -80,13 +86,18 @@ class buffered_writer {
     }
     copy_in(data, n);
   }
+  /// write() of `s`.
   task<void> write(std::string_view s) { return write(s.data(), s.size()); }
+  /// write() of `buf`.
   task<void> write(std::span<const std::byte> buf) { return write(buf.data(), buf.size()); }
   /// Same as write (all bytes are always taken): lets a buffered_writer be the Stream of another.
   task<void> write_all(const void* data, std::size_t n) { return write(data, n); }
+  /// write_all() of `s`.
   task<void> write_all(std::string_view s) { return write(s.data(), s.size()); }
 
   /// Writes the buffered bytes to the stream (then flushes the stream, if it can be flushed).
+  /// Throws what the stream throws. Not cancel-safe: dropped part-way, the buffered bytes are
+  /// dropped and a prefix of unknown length reached the stream.
   task<void> flush() {
     co_await write_out();
     if constexpr (requires { inner_.flush(); }) co_await inner_.flush();

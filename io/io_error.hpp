@@ -12,6 +12,7 @@ namespace corio {
 /// how many of the `wanted` bytes did arrive (they are in the buffer).
 class unexpected_eof : public std::runtime_error {
  public:
+  /// `what` is the message; `got` of the `wanted` bytes arrived.
   unexpected_eof(const std::string& what, std::size_t got, std::size_t wanted)
       : std::runtime_error(what), got_(got), wanted_(wanted) {}
   /// Bytes that did arrive before the end of the stream.

@@ -18,7 +18,9 @@
 namespace corio::net {
 
 /// Addresses for `host` (a name or a numeric address) and `port`, for stream sockets, in the
-/// resolver's order; never empty (an error is thrown instead).
+/// resolver's order; never empty (an error is thrown instead: std::system_error in
+/// resolve_category() naming the host). getaddrinfo runs off the worker, on a helper thread.
+/// Cancel-safe: dropped, the lookup's result is discarded when it finishes.
 task<std::vector<socket_address>> resolve(std::string host, std::uint16_t port);
 
 /// The category of getaddrinfo's EAI_* codes.

@@ -52,7 +52,11 @@ class listener {
   explicit listener(int signo);
 
   /// Completes when a signal that this listener has not yet received has been delivered: at
-  /// once if one is pending. The task resumes on a worker of its runtime.
+  /// once if one is pending. The task resumes on a worker of its runtime. One task at a time
+  /// per listener.
+  ///
+  /// **Cancel safety:** cancel-safe: a dropped recv() consumes no signal; the next recv() (or
+  /// try_recv) still sees it.
   task<void> recv();
   /// Receives a pending signal without waiting: false if none is pending.
   bool try_recv() noexcept;
@@ -70,9 +74,12 @@ class listener {
 /// Waits for the next SIGINT (Ctrl-C in a terminal), counting from the call, not from the
 /// first await: `auto c = ctrl_c(); ...; co_await c;` sees a SIGINT that arrives in between.
 /// A SIGINT before the first ctrl_c() or listener for SIGINT takes the default action.
+/// Cancel-safe: dropping it loses nothing (each call counts from its own start). Awaited in a
+/// task on any worker.
 task<void> ctrl_c();
 
-/// Waits for the next SIGTERM (what `kill` and service managers send), like ctrl_c().
+/// Waits for the next SIGTERM (what `kill` and service managers send), like ctrl_c(), and as
+/// cancel-safe.
 task<void> terminate();
 
 /// A task dump on demand: spawn it (detached) and every `signo` (e.g. SIGUSR1: `kill -USR1

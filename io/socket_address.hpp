@@ -34,26 +34,30 @@ class socket_address {
   /// A Unix-domain address; a leading '@' means the abstract namespace. Throws
   /// std::invalid_argument for an empty or too long path (107 bytes at most).
   static socket_address unix_path(std::string_view path);
-  /// 0.0.0.0:port (every IPv4 interface), for binding.
+  /// `0.0.0.0:port` (every IPv4 interface), for binding.
   static socket_address ipv4_any(std::uint16_t port);
-  /// [::]:port (every IPv6 interface), for binding.
+  /// `[::]:port` (every IPv6 interface), for binding.
   static socket_address ipv6_any(std::uint16_t port);
 
   /// AF_INET, AF_INET6, AF_UNIX, or AF_UNSPEC when default-constructed.
   int family() const noexcept { return storage_.ss_family; }
+  ///@{
   /// Whether it is an IPv4, IPv6 or Unix-domain address.
   bool is_ipv4() const noexcept { return family() == AF_INET; }
   bool is_ipv6() const noexcept { return family() == AF_INET6; }
   bool is_unix() const noexcept { return family() == AF_UNIX; }
+  ///@}
   /// The port (0 for Unix addresses).
   std::uint16_t port() const noexcept;
   /// "1.2.3.4:80", "[::1]:80", "unix:/path".
   std::string to_string() const;
 
+  ///@{
   /// The raw address and its length, for system calls.
   const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
   sockaddr* data() noexcept { return reinterpret_cast<sockaddr*>(&storage_); }
   socklen_t size() const noexcept { return len_; }
+  ///@}
   /// For filling by the kernel (accept, recvfrom): capacity in, length out.
   socklen_t* size_ptr() noexcept {
     len_ = sizeof storage_;

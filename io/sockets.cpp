@@ -52,7 +52,12 @@ int get_int_option(int f, int level, int name, const char* what) {
   return value;
 }
 
-task<fd> stream_socket::connect_to(net::socket_address addr, int family) {
+}  // namespace corio::detail
+
+namespace corio::net {
+
+task<detail::fd> stream_socket::connect_to(socket_address addr, int family) {
+  using namespace detail;
   fd s = open_socket(family, SOCK_STREAM, "socket");
   io_request r;
   r.kind = io_kind::connect;
@@ -64,6 +69,10 @@ task<fd> stream_socket::connect_to(net::socket_address addr, int family) {
     throw std::system_error(-rc, std::generic_category(), fmt::format("connect to {}", addr.to_string()));
   co_return s;
 }
+
+}  // namespace corio::net
+
+namespace corio::detail {
 
 fd listen_on(const net::socket_address& addr, const listen_options& opts) {
   fd s = open_socket(addr.family(), SOCK_STREAM, "socket");
@@ -78,19 +87,27 @@ fd listen_on(const net::socket_address& addr, const listen_options& opts) {
   return s;
 }
 
-void datagram_socket::connect(const net::socket_address& addr) {
+}  // namespace corio::detail
+
+namespace corio::net {
+
+using detail::io_kind;
+using detail::io_request;
+using detail::open_socket;
+
+void datagram_socket::connect(const socket_address& addr) {
   if (::connect(fd_.get(), addr.data(), addr.size()) < 0)
     throw std::system_error(errno, std::generic_category(), fmt::format("connect to {}", addr.to_string()));
 }
 
-fd datagram_socket::bound(const net::socket_address& addr, const char* what) {
-  fd s = open_socket(addr.family(), SOCK_DGRAM, what);
+detail::fd datagram_socket::bound(const socket_address& addr, const char* what) {
+  detail::fd s = open_socket(addr.family(), SOCK_DGRAM, what);
   if (::bind(s.get(), addr.data(), addr.size()) < 0)
     throw std::system_error(errno, std::generic_category(), fmt::format("bind {}", addr.to_string()));
   return s;
 }
 
-task<std::size_t> datagram_socket::send_to(const void* data, std::size_t n, net::socket_address to) {
+task<std::size_t> datagram_socket::send_to(const void* data, std::size_t n, socket_address to) {
   iovec iov{const_cast<void*>(data), n};
   msghdr msg{};
   msg.msg_name = to.data();
@@ -101,14 +118,14 @@ task<std::size_t> datagram_socket::send_to(const void* data, std::size_t n, net:
   r.kind = io_kind::sendmsg;
   r.fd = fd_.get();
   r.msg = &msg;
-  int rc = co_await io_awaitable(r, "sendto");
+  int rc = co_await detail::io_awaitable(r, "sendto");
   if (rc < 0)
     throw std::system_error(-rc, std::generic_category(), fmt::format("send_to {}", to.to_string()));
   co_return static_cast<std::size_t>(rc);
 }
 
-task<std::pair<std::size_t, net::socket_address>> datagram_socket::recv_from(void* data, std::size_t n) {
-  net::socket_address from;
+task<std::pair<std::size_t, socket_address>> datagram_socket::recv_from(void* data, std::size_t n) {
+  socket_address from;
   iovec iov{data, n};
   msghdr msg{};
   msg.msg_name = from.data();
@@ -119,12 +136,12 @@ task<std::pair<std::size_t, net::socket_address>> datagram_socket::recv_from(voi
   r.kind = io_kind::recvmsg;
   r.fd = fd_.get();
   r.msg = &msg;
-  int rc = co_await io_awaitable(r, "recvfrom");
-  if (rc < 0) throw_io_error(-rc, "recv_from", fd_.get());
-  co_return std::pair{static_cast<std::size_t>(rc), net::socket_address(from.data(), msg.msg_namelen)};
+  int rc = co_await detail::io_awaitable(r, "recvfrom");
+  if (rc < 0) detail::throw_io_error(-rc, "recv_from", fd_.get());
+  co_return std::pair{static_cast<std::size_t>(rc), socket_address(from.data(), msg.msg_namelen)};
 }
 
-}  // namespace corio::detail
+}  // namespace corio::net
 
 namespace corio::net {
 

@@ -18,16 +18,17 @@
 #include <memory>
 
 #include "detail/accept_queue.hpp"
-#include "detail/socket_base.hpp"
+#include "socket.hpp"
 #include "tcp_stream.hpp"
 
 namespace corio::net {
 
-using detail::listen_options;
-
 /// A listening TCP socket. Move-only; dropping it closes the socket.
-class tcp_listener : public detail::socket_base {
+class tcp_listener : public socket_base {
  public:
+  /// The awaitable accept() returns: resumes with the connected tcp_stream.
+  using accept_operation = detail::accept_operation<tcp_stream>;
+
   /// A closed listener (every operation fails with EBADF).
   tcp_listener() noexcept = default;
 
@@ -35,7 +36,9 @@ class tcp_listener : public detail::socket_base {
   /// std::system_error naming the address on failure (EADDRINUSE, EACCES, ...).
   static tcp_listener bind(const socket_address& addr, const listen_options& opts = {});
 
+  /// Takes over `o`'s socket and queue; `o` is left closed.
   tcp_listener(tcp_listener&&) noexcept = default;
+  /// Closes this listener, then takes over `o`'s socket and queue; `o` is left closed.
   tcp_listener& operator=(tcp_listener&& o) noexcept {
     if (this != &o) {
       close();
@@ -49,7 +52,12 @@ class tcp_listener : public detail::socket_base {
   /// Waits for the next connection (one already queued is returned at once). Any number of
   /// tasks on any workers may wait at once; each connection goes to one of them, oldest
   /// waiter first. Aborting a waiting task loses no connection: it stays for the next accept.
-  detail::accept_operation<tcp_stream> accept() { return detail::accept_operation<tcp_stream>(fd_.get(), queue_); }
+  /// std::system_error on failure: EMFILE / ENFILE when the process is out of descriptors (back
+  /// off before retrying), EBADF once closed.
+  ///
+  /// **Cancel safety:** cancel-safe: dropped at its suspension point (an aborted task, a lost
+  /// select, a timeout) it loses no connection.
+  accept_operation accept() { return accept_operation(fd_.get(), queue_); }
 
   /// Closes the socket now: connections the kernel accepted for this listener but no accept()
   /// took are closed, and tasks waiting in accept() fail with EBADF (on the io_uring backend;

@@ -13,18 +13,15 @@
 
 #include <chrono>
 
-#include "detail/socket_base.hpp"
+#include "socket.hpp"
 
 namespace corio::net {
 
-/// The halves of a split stream (tcp_stream::split, unix_stream::split).
-using detail::read_half;
-using detail::write_half;
-
-/// A connected TCP socket (read, read_exact, write, write_all, shutdown, addresses: see
-/// detail/socket_base.hpp). Move-only; dropping it closes the socket. Meant for one task at a
-/// time: split() gives a read half and a write half that two tasks may use at once.
-class tcp_stream : public detail::stream_socket {
+/// A connected TCP socket: read, read_exact, write, write_all, shutdown and split() come from
+/// stream_socket (socket.hpp, with each one's cancel safety), addresses and close() from
+/// socket_base. Move-only; dropping it closes the socket. Meant for one task at a time:
+/// split() gives a read half and a write half that two tasks may use at once.
+class tcp_stream : public stream_socket {
  public:
   /// A closed stream (every operation fails with EBADF).
   tcp_stream() noexcept = default;

@@ -7,13 +7,13 @@
 //
 // Each send is one datagram; a receive returns one datagram, truncated to the buffer.
 
-#include "detail/datagram_socket.hpp"
+#include "socket.hpp"
 
 namespace corio::net {
 
-/// A UDP socket (send_to, recv_from, connect, send, recv: see detail/datagram_socket.hpp).
-/// Move-only; dropping it closes the socket.
-class udp_socket : public detail::datagram_socket {
+/// A UDP socket: send_to, recv_from, connect, send and recv come from datagram_socket
+/// (socket.hpp, with each one's cancel safety). Move-only; dropping it closes the socket.
+class udp_socket : public datagram_socket {
  public:
   /// A closed socket (every operation fails with EBADF).
   udp_socket() noexcept = default;

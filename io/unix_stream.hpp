@@ -5,12 +5,12 @@
 
 #include <utility>
 
-#include "detail/socket_base.hpp"
+#include "socket.hpp"
 
 namespace corio::net {
 
 /// A connected Unix-domain stream socket, with tcp_stream's operations (and split()).
-class unix_stream : public detail::stream_socket {
+class unix_stream : public stream_socket {
  public:
   /// A closed stream (every operation fails with EBADF).
   unix_stream() noexcept = default;
@@ -25,14 +25,21 @@ class unix_stream : public detail::stream_socket {
 
 /// A listening Unix-domain socket. Move-only; dropping it closes the socket (the socket file
 /// stays).
-class unix_listener : public detail::socket_base {
+class unix_listener : public socket_base {
  public:
   /// A closed listener (every operation fails with EBADF).
   unix_listener() noexcept = default;
   /// Binds and listens (backlog in `opts`). std::system_error naming the address on failure.
-  static unix_listener bind(const socket_address& addr, const detail::listen_options& opts = {});
-  /// Waits for the next connection.
-  detail::accept_awaitable<unix_stream> accept() { return detail::accept_awaitable<unix_stream>(fd_.get()); }
+  static unix_listener bind(const socket_address& addr, const listen_options& opts = {});
+  /// The awaitable accept() returns: resumes with the connected unix_stream.
+  using accept_operation = detail::accept_awaitable<unix_stream>;
+  /// Waits for the next connection. std::system_error on failure (EMFILE / ENFILE when out of
+  /// descriptors: back off before retrying; EBADF once closed).
+  ///
+  /// **Cancel safety:** cancel-safe: dropped at its suspension point it loses no connection
+  /// (one the kernel accepted as the request was cancelled is closed, and the peer sees a reset
+  /// rather than a hang; any other stays in the backlog for the next accept).
+  accept_operation accept() { return accept_operation(fd_.get()); }
 
  private:
   explicit unix_listener(detail::fd f) noexcept : socket_base(std::move(f)) {}

@@ -104,13 +104,16 @@ class blocking_job_of final : public blocking_result<std::invoke_result_t<F&>> {
 template <class T>
 class [[nodiscard]] blocking_handle {
  public:
+  /// The job's result type.
   using value_type = T;
 
   /// An empty handle (valid() false).
   blocking_handle() noexcept = default;
   /// Takes over the owner's reference to job `j` (what spawn_blocking does).
   explicit blocking_handle(detail::blocking_result<T>* j) noexcept : job_(j) {}
+  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
   blocking_handle(blocking_handle&& o) noexcept : job_(std::exchange(o.job_, nullptr)) {}
+  /// Releases what this object holds (as its destructor does), then takes over `o`'s state.
   blocking_handle& operator=(blocking_handle&& o) noexcept {
     if (this != &o) {
       detach();
@@ -176,7 +179,15 @@ class [[nodiscard]] blocking_handle {
       if (registered_) h_.job_->unregister_waiter();
     }
   };
+  /// Waits for the job and resumes with its result (its exception rethrown), consuming the
+  /// handle; corio::cancelled if the job was abandoned (runtime shut down before it ran);
+  /// corio::usage_error for an empty or already awaited handle. Awaited inside a task.
+  ///
+  /// **Cancel safety:** cancel-safe: dropped at its suspension point, the handle is left as it
+  /// was and the job keeps running on its thread (a running blocking job cannot be stopped);
+  /// await the handle again, or drop it to discard the result.
   awaiter operator co_await() & noexcept { return awaiter{*this}; }
+  /// As the lvalue overload.
   awaiter operator co_await() && noexcept { return awaiter{*this}; }
 
  private:
@@ -204,14 +215,17 @@ auto spawn_blocking_on(scheduler& s, F&& f) {
 
 /// Runs f on the blocking pool of the calling task's runtime (see above). Throws
 /// corio::usage_error outside a runtime (use the overload taking the runtime there), and
-/// std::system_error if no thread could be started.
+/// std::system_error if no thread could be started. Callable from a task on any worker. The
+/// returned handle's `co_await` is cancel-safe (see blocking_handle); f itself, once started,
+/// always runs to completion.
 template <class F>
   requires std::is_invocable_v<std::decay_t<F>&>
 auto spawn_blocking(F&& f) {
   return detail::spawn_blocking_on(detail::current_scheduler("corio::spawn_blocking"), std::forward<F>(f));
 }
 
-/// Runs f on the blocking pool of `rt`, from any thread.
+/// Runs f on the blocking pool of `rt`, from any thread (a plain thread, or a task of any
+/// runtime). Throws std::system_error if no thread could be started.
 template <class F>
   requires std::is_invocable_v<std::decay_t<F>&>
 auto spawn_blocking(runtime& rt, F&& f) {

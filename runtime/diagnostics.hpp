@@ -28,11 +28,11 @@ struct runtime_metrics;
 
 /// A task that has run longer than the blocking threshold without suspending.
 struct blocking_report {
-  std::uint64_t task_id = 0;
+  std::uint64_t task_id = 0;  ///< the task's id (join_handle::id)
   std::source_location spawned_at;          ///< where spawn was called (empty for block_on's task)
   unsigned worker = 0;                      ///< the worker it is blocking
   std::chrono::milliseconds running_for{};  ///< how long it had run when reported (it may still be running)
-  std::chrono::milliseconds threshold{};
+  std::chrono::milliseconds threshold{};  ///< the runtime's detect_blocking threshold
   /// One line naming the task, its spawn location, the worker and the times.
   std::string to_string() const;
 };
@@ -48,10 +48,11 @@ enum class task_status {
   cancelling,  ///< aborted, waiting for an operation in flight to be cancelled in the kernel
 };
 
+/// One live task in a task_dump.
 struct task_info {
-  std::uint64_t id = 0;
+  std::uint64_t id = 0;  ///< the task's id (join_handle::id)
   std::source_location spawned_at;  ///< empty (line 0) for block_on's task
-  task_status status = task_status::runnable;
+  task_status status = task_status::runnable;  ///< runnable, waiting or cancelling
   /// For a waiting task, the operation it is suspended in: "corio::sleep", "corio::mutex::lock",
   /// "corio::mpsc::receiver::recv", "corio::tcp_stream::read", "co_await join_handle", ...
   std::string waiting_on;
@@ -59,7 +60,7 @@ struct task_info {
 
 /// A snapshot of a runtime's live tasks (runtime::dump_tasks), oldest first.
 struct task_dump {
-  std::vector<task_info> tasks;
+  std::vector<task_info> tasks;  ///< the live tasks, oldest first
   /// Workers that did not answer in time (busy in one long poll: see detect_blocking), and,
   /// for a current_thread runtime, its worker when no thread is inside block_on; their tasks
   /// are missing from `tasks`.

@@ -18,6 +18,7 @@ class cancelled : public std::runtime_error {
 /// (and has finished unwinding) by the time this is thrown.
 class timed_out : public std::runtime_error {
  public:
+  /// `what` is the message.
   explicit timed_out(const std::string& what = "corio: operation timed out") : std::runtime_error(what) {}
 };
 
@@ -26,6 +27,7 @@ class timed_out : public std::runtime_error {
 /// runtime. The message names the call.
 class usage_error : public std::logic_error {
  public:
+  /// `what` is the message, naming the call.
   explicit usage_error(const std::string& what) : std::logic_error(what) {}
 };
 

@@ -97,9 +97,29 @@ class join_handle_base {
 
 }  // namespace detail
 
+/// The owner's view of a task started by corio::spawn (see the top of this file).
+///
+/// Besides `co_await`, a handle has (from its base class): `valid()` (false once moved from,
+/// detached or awaited), `is_finished()` (the task returned, threw or was cancelled),
+/// `abort()` (request cancellation: the task's frame is destroyed at its next suspension point,
+/// at once if it is suspended now; a no-op on a finished task), `detach()` (the same as
+/// dropping the handle) and `id()` (the task's id, unique within its runtime; 0 when empty).
+/// None of them throws.
+///
+/// **Threads:** a handle is move-only and belongs to one owner at a time, but that owner may
+/// be any thread: a task on any worker, or a plain thread outside the runtime. `abort()`,
+/// `is_finished()`, `detach()` and dropping the handle are safe on any thread while the task
+/// runs on others (they act on the task's atomic state); `co_await` needs a task on a corio
+/// runtime (from a plain thread, `runtime::block_on` a task that awaits it). One handle must not
+/// be used by two threads at once.
+///
+/// **Cancel safety:** awaiting is cancel-safe: dropped at its suspension point (the awaiting
+/// task aborted, a lost select, a timeout), the handle is left as it was and the spawned task
+/// keeps running; await the handle again later, or drop it to detach the task.
 template <class T>
 class [[nodiscard]] join_handle : public detail::join_handle_base {
  public:
+  /// The spawned task's result type.
   using value_type = T;
   using join_handle_base::join_handle_base;
 
@@ -140,7 +160,12 @@ class [[nodiscard]] join_handle : public detail::join_handle_base {
       if (registered_) detail::join_unregister(h_.t_);
     }
   };
+  /// Waits for the task to finish and resumes with its result, consuming the handle. Rethrows
+  /// the task's exception; corio::cancelled if it was aborted or its runtime shut down first;
+  /// corio::usage_error for an empty or already awaited handle. The awaiting task is resumed by
+  /// the scheduler on whichever worker picks it up. Cancel-safe (see the class).
   awaiter operator co_await() & noexcept { return awaiter{*this}; }
+  /// As the lvalue overload.
   awaiter operator co_await() && noexcept { return awaiter{*this}; }
 };
 

@@ -37,6 +37,9 @@
 
 namespace corio {
 
+/// How a runtime runs its tasks: `multi_thread` on its own work-stealing workers (one per
+/// core unless set), `current_thread` on the thread inside block_on, and not at all between
+/// block_on calls.
 enum class runtime_flavor { multi_thread, current_thread };
 
 /// The I/O backend; `automatic` is io_uring where the kernel allows it, else epoll (overridden
@@ -56,13 +59,24 @@ void check_block_on_allowed(const char* what);
 scheduler& current_scheduler(const char* what);
 }  // namespace detail
 
+/// The executor: worker threads with their run queues, timers and I/O reactors (see the top
+/// of this file). Move-only; destroying it shuts it down.
+///
+/// **Threads:** spawn(), dump_tasks(), metrics(), worker_count() and backend_name() may be
+/// called from any thread, including this runtime's tasks. block_on() may be called from any
+/// thread that is not a worker of a corio runtime (corio::usage_error otherwise); several
+/// threads may block_on one multi_thread runtime at once. shutdown() and the destructor must not
+/// run on one of this runtime's workers, nor race with each other.
 class runtime {
  public:
+  /// Configures and builds a runtime: `corio::runtime::builder().worker_threads(4).build()`.
+  /// A plain value: each setter returns the builder, and build() may be called several times.
   class builder {
    public:
     /// Number of worker threads of a multi_thread runtime (default: one per core). Throws
     /// std::invalid_argument for 0 or more than 4096.
     builder& worker_threads(unsigned n);
+    /// multi_thread (the default) or current_thread (see runtime_flavor).
     builder& flavor(runtime_flavor f) {
       cfg_.current_thread = f == runtime_flavor::current_thread;
       return *this;
@@ -87,6 +101,8 @@ class runtime {
       cfg_.start_paused = paused;
       return *this;
     }
+    /// The I/O backend (default io_backend::automatic, which CORIO_BACKEND overrides). Never
+    /// throws; build() throws std::system_error if the chosen backend cannot start.
     builder& backend(io_backend b);
     // Blocking pool (spawn_blocking, runtime/blocking.hpp).
     /// Most threads the blocking pool runs at once (default 512); further jobs wait in its
@@ -110,7 +126,7 @@ class runtime {
     // Diagnostics (runtime/diagnostics.hpp).
     /// Reports any task that runs longer than `threshold` without suspending, with the place
     /// it was spawned from, while it still runs (0 turns detection off). Without this call the
-    /// environment variable CORIO_DETECT_BLOCKING=<milliseconds> decides (build() throws
+    /// environment variable `CORIO_DETECT_BLOCKING=<milliseconds>` decides (build() throws
     /// std::invalid_argument naming a malformed value). Throws std::invalid_argument for a
     /// negative threshold.
     builder& detect_blocking(std::chrono::milliseconds threshold) {
@@ -133,9 +149,14 @@ class runtime {
 
   /// A multi_thread runtime with one worker per core.
   runtime() : runtime(detail::runtime_config{}) {}
+  /// A runtime with configuration `cfg` (what builder::build() calls).
   explicit runtime(detail::runtime_config cfg) : sched_(std::make_unique<detail::scheduler>(std::move(cfg))) {}
+  /// Takes over the other runtime's workers and tasks; that one is left empty (only
+  /// destroying it is allowed).
   runtime(runtime&&) noexcept = default;
+  /// Shuts this runtime down (see the destructor), then takes over `o`'s.
   runtime& operator=(runtime&&) noexcept = default;
+  /// Shuts down: stops the workers and destroys every remaining task (see the top of the file).
   ~runtime() = default;  // the scheduler's destructor shuts down
 
   /// Runs `t` to completion and returns its result (or rethrows its exception). The calling
@@ -157,6 +178,8 @@ class runtime {
   /// corio::usage_error if called from one of this runtime's workers.
   void shutdown() { sched_->shutdown(); }
 
+  /// A snapshot of the runtime's counters (metrics.hpp). Callable from any thread; the
+  /// counters are read one by one, so they need not be consistent with each other.
   runtime_metrics metrics() const {
     runtime_metrics m;
     sched_->fill_metrics(m);
@@ -167,10 +190,12 @@ class runtime {
   /// tasks between two polls, so a worker stuck in one long poll is reported as unresponsive
   /// after `wait`.
   task_dump dump_tasks(std::chrono::milliseconds wait = std::chrono::seconds(1)) const { return sched_->dump_tasks(wait); }
+  /// The number of worker threads (1 for current_thread).
   unsigned worker_count() const noexcept { return sched_->num_workers(); }
   /// "uring" or "epoll".
   std::string_view backend_name() const noexcept { return detail::to_string(sched_->backend()); }
 
+  /// The scheduler itself, for corio's own tests and tools; not a stable interface.
   detail::scheduler& native() noexcept { return *sched_; }
 
  private:
@@ -194,7 +219,9 @@ T block_on(task<T> t) {
   return rt.block_on(std::move(t));
 }
 
-/// Suspends the current task and puts it at the back of its worker's queue, so others run.
+/// The awaitable of yield_now(): suspends the current task and puts it at the back of its
+/// worker's queue, so others run. Cancel-safe (it does nothing but wait its turn). Throws
+/// corio::usage_error when awaited outside a task.
 struct [[nodiscard]] yield_awaitable {
   bool await_ready() const noexcept { return false; }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) {
@@ -202,6 +229,8 @@ struct [[nodiscard]] yield_awaitable {
   }
   void await_resume() const noexcept {}
 };
+/// Lets other tasks run before this one continues (see yield_awaitable); for long loops
+/// that never suspend. Awaited inside a task, on any worker.
 inline yield_awaitable yield_now() noexcept { return {}; }
 
 // ---------------------------------------------------------------------------------------------

@@ -152,16 +152,39 @@ struct promise<void> final : promise_base {
 
 }  // namespace detail
 
+/// A lazy coroutine producing a `T` (or nothing, or a reference); see the top of this file.
+///
+/// Run it by awaiting it (`co_await t`: it runs in the awaiting task, which resumes when it
+/// finishes, with its value or its exception rethrown) or by handing it to corio::spawn,
+/// corio::runtime::block_on or a join helper (it becomes a task of its own).
+///
+/// **Threads:** move-only, awaited at most once, by one task. The frame runs on whichever
+/// worker runs the task that awaits it; it may move between workers at each suspension
+/// point. Moving and destroying it are plain object operations for the owning thread.
+///
+/// **Cancel safety:** dropping an unfinished task (or aborting the task awaiting it) destroys
+/// its frame at its current suspension point: its locals are unwound and whatever awaitable
+/// it was suspended on is dropped, with that awaitable's own cancel safety.
+///
+/// Awaiting an empty (default-constructed or moved-from) task throws corio::usage_error;
+/// awaiting one twice throws corio::usage_error ("awaited twice").
 template <class T>
 class [[nodiscard]] task {
  public:
+  /// The coroutine promise (internal; named by the compiler).
   using promise_type = detail::promise<T>;
+  /// The type `co_await` yields.
   using value_type = T;
+  /// The coroutine handle this task owns.
   using handle_type = std::coroutine_handle<promise_type>;
 
+  /// An empty task (valid() is false; awaiting it throws corio::usage_error).
   task() noexcept = default;
+  /// Takes ownership of the frame `h` (what the compiler does when the coroutine starts).
   explicit task(handle_type h) noexcept : h_(h) {}
+  /// Takes over `o`'s frame; `o` is left empty.
   task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  /// Destroys this task's frame (if any), then takes over `o`'s; `o` is left empty.
   task& operator=(task&& o) noexcept {
     if (this != &o) {
       reset();
@@ -175,6 +198,7 @@ class [[nodiscard]] task {
 
   /// False for a default-constructed or moved-from task.
   bool valid() const noexcept { return static_cast<bool>(h_); }
+  /// valid().
   explicit operator bool() const noexcept { return valid(); }
   /// True once the body has finished (returned or thrown).
   bool done() const noexcept { return h_ && h_.done(); }
@@ -194,7 +218,11 @@ class [[nodiscard]] task {
     }
     decltype(auto) await_resume() { return h_.promise().take(); }
   };
+  /// Runs the task in the awaiting one and resumes with its result (its exception rethrown).
+  /// Throws corio::usage_error if the task is empty or was already awaited. Dropped while the
+  /// task runs, the task's frame is destroyed with the awaiting frame (see the class).
   awaiter operator co_await() const& noexcept { return awaiter{h_}; }
+  /// As the lvalue overload.
   awaiter operator co_await() const&& noexcept { return awaiter{h_}; }
 
  private:

@@ -30,6 +30,7 @@ class task_set {
  public:
   /// An empty set.
   task_set() : g_(detail::task_group::create()) {}
+  /// Takes over the other object's state; that one is left empty (destroy or assign it only).
   task_set(task_set&&) noexcept = default;
   /// Aborts the tasks this set holds, then takes over `o`'s.
   task_set& operator=(task_set&& o) noexcept {
@@ -54,7 +55,14 @@ class task_set {
     ++size_;
   }
 
-  /// Awaits the next task to finish (see above).
+  /// Awaits the next task to finish (see above): its result, its exception rethrown
+  /// (corio::cancelled for an aborted one), or an empty optional when the set is empty. Only
+  /// the task that owns the set may call it.
+  ///
+  /// **Cancel safety:** not cancel-safe. While it waits, the set is the awaiting task's cancel
+  /// hook: dropping the await (the task aborted, a lost select, a timeout) aborts every task in
+  /// the set and waits for them to unwind. No finished result is lost before that, but the
+  /// set's tasks are gone. Do not race join_next() against other events in a select.
   task<std::optional<detail::stored_t<T>>> join_next() {
     if (size_ == 0) co_return std::nullopt;
     std::optional<std::uint32_t> idx = co_await g_->next();

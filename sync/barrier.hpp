@@ -32,6 +32,7 @@ struct model_access;
 /// What barrier::wait returns: whether this task was the one that completed the round.
 class barrier_wait_result {
  public:
+  /// `leader`: this task completed the round.
   explicit barrier_wait_result(bool leader) noexcept : leader_(leader) {}
   /// True for exactly one task of each round: the one whose arrival completed it.
   bool is_leader() const noexcept { return leader_; }
@@ -50,6 +51,7 @@ class [[nodiscard]] barrier_wait_awaitable {
     detail::atomic<state> state_{state::idle};
   };
 
+  /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   barrier_wait_awaitable(barrier_wait_awaitable&& o) noexcept : b_(o.b_) {}
   barrier_wait_awaitable& operator=(barrier_wait_awaitable&&) = delete;
   ~barrier_wait_awaitable();
@@ -77,7 +79,11 @@ class barrier {
   barrier(const barrier&) = delete;
   barrier& operator=(const barrier&) = delete;
 
-  /// Awaitable: arrives, and completes when the round is complete.
+  /// Awaitable: arrives, and completes when the round is complete. Any task on any worker.
+  ///
+  /// **Cancel safety:** cancel-safe while the round is open: dropped, the task withdraws its
+  /// arrival (the round needs one more). Once its round has completed, dropping it changes
+  /// nothing (the round stays complete; only the leader flag is not observed).
   barrier_wait_awaitable wait() noexcept { return barrier_wait_awaitable(this); }
   /// wait() for plain threads. Throws usage_error on a worker thread.
   barrier_wait_result blocking_wait();

@@ -45,6 +45,7 @@ namespace corio::broadcast {
 /// receiver has moved on to the oldest message still kept.
 class lagged : public std::runtime_error {
  public:
+  /// `missed` messages were overwritten before this receiver read them.
   explicit lagged(std::uint64_t missed)
       : std::runtime_error("corio::broadcast: the receiver lagged behind and missed " + std::to_string(missed) +
                            " message(s)"),
@@ -258,6 +259,7 @@ class [[nodiscard]] recv_awaitable {
   using status = typename detail::chan<T>::status;
 
  public:
+  /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   recv_awaitable(recv_awaitable&& o) noexcept : r_(o.r_) {}
   recv_awaitable& operator=(recv_awaitable&&) = delete;
   ~recv_awaitable() {
@@ -294,7 +296,9 @@ class [[nodiscard]] recv_awaitable {
 template <class T>
 class receiver {
  public:
+  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
   receiver(receiver&& o) noexcept : c_(std::exchange(o.c_, nullptr)), next_(o.next_) {}
+  /// Releases what this object holds (as its destructor does), then takes over `o`'s state.
   receiver& operator=(receiver&& o) noexcept {
     if (this != &o) {
       reset();
@@ -307,7 +311,13 @@ class receiver {
   receiver& operator=(const receiver&) = delete;
   ~receiver() { reset(); }
 
-  /// Awaitable: the next message (see recv_awaitable::await_resume).
+  /// Awaitable: the next message: its value, an empty optional once every sender is gone and
+  /// everything was read, or corio::broadcast::lagged if this receiver fell behind by more than
+  /// the capacity (it then continues at the oldest message kept). One task at a time per
+  /// receiver, on any worker.
+  ///
+  /// **Cancel safety:** cancel-safe: the message is read only when the task resumes, so a
+  /// dropped recv takes nothing; the next recv returns the same message.
   recv_awaitable<T> recv() {
     checked("recv");
     return recv_awaitable<T>(this);
@@ -374,13 +384,16 @@ class receiver {
 template <class T>
 class sender {
  public:
+  /// Another handle on the same channel (counted: the channel closes when the last one goes).
   sender(const sender& o) noexcept : c_(o.c_) {
     if (c_) {
       c_->add_sender();
       c_->add_ref();
     }
   }
+  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
   sender(sender&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+  /// Copy-and-swap assignment: this object takes `o`'s channel reference (the old one is released).
   sender& operator=(sender o) noexcept {
     std::swap(c_, o.c_);
     return *this;

@@ -47,7 +47,9 @@ class [[nodiscard]] cancelled_awaitable {
     detail::atomic<state> state_{state::idle};
   };
 
+  /// Waits on the token state `s` (what cancellation_token::cancelled() calls).
   explicit cancelled_awaitable(std::shared_ptr<detail::cancel_state> s) noexcept : s_(std::move(s)) {}
+  /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   cancelled_awaitable(cancelled_awaitable&& o) noexcept : s_(std::move(o.s_)) {}
   cancelled_awaitable& operator=(cancelled_awaitable&&) = delete;
   ~cancelled_awaitable();
@@ -77,7 +79,8 @@ class cancellation_token {
   /// True once cancel() was called on this token or an ancestor (or its stop_token source
   /// requested a stop).
   bool is_cancelled() const noexcept;
-  /// Awaitable that completes once the token is cancelled (at once if it is).
+  /// Awaitable that completes once the token is cancelled (at once if it is). Any task on any
+  /// worker. Cancel-safe: a dropped wait leaves cleanly and changes nothing.
   cancelled_awaitable cancelled() const noexcept { return cancelled_awaitable(s_); }
   /// For plain threads: blocks until the token is cancelled. Throws usage_error on a worker.
   void blocking_wait() const;

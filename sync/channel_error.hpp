@@ -21,6 +21,7 @@ namespace corio {
 /// (for a receive that needs a sender). The message names the channel and the side that left.
 class channel_closed : public std::runtime_error {
  public:
+  /// `what` is the message.
   explicit channel_closed(const std::string& what) : std::runtime_error(what) {}
 };
 
@@ -29,6 +30,7 @@ class channel_closed : public std::runtime_error {
 template <class T>
 class send_error : public channel_closed {
  public:
+  /// `what` is the message; `value` the value that was not sent.
   send_error(const std::string& what, T value) : channel_closed(what), value_(std::make_shared<T>(std::move(value))) {}
 
   /// The value that was not sent.
@@ -38,6 +40,7 @@ class send_error : public channel_closed {
   std::shared_ptr<T> value_;
 };
 
+/// What a try_send did.
 enum class send_status : unsigned char {
   sent,    ///< the value is in the channel (or with a receiver)
   full,    ///< a bounded channel had no room; the value is handed back
@@ -48,7 +51,9 @@ enum class send_status : unsigned char {
 template <class T>
 class [[nodiscard]] try_send_result {
  public:
+  /// Sent.
   try_send_result() noexcept : status_(send_status::sent) {}
+  /// Not sent (`s` says why), with the value handed back.
   try_send_result(send_status s, T value) : status_(s), value_(std::move(value)) {}
 
   /// Sent, or why not.
@@ -60,9 +65,11 @@ class [[nodiscard]] try_send_result {
   /// True if the channel is closed (the value is handed back).
   bool is_closed() const noexcept { return status_ == send_status::closed; }
 
+  ///@{
   /// The value that was not sent. Throws corio::usage_error if it was sent.
   T& value() & { return checked(); }
   T&& value() && { return std::move(checked()); }
+  ///@}
 
  private:
   T& checked() {
@@ -73,6 +80,7 @@ class [[nodiscard]] try_send_result {
   std::optional<T> value_;
 };
 
+/// What a try_recv found.
 enum class recv_status : unsigned char {
   received,  ///< a value was taken
   empty,     ///< nothing there now; senders remain
@@ -83,11 +91,14 @@ enum class recv_status : unsigned char {
 template <class T>
 class [[nodiscard]] try_recv_result {
  public:
+  /// Nothing received (`s` says why: empty or closed).
   explicit try_recv_result(recv_status s) noexcept : status_(s) {}
+  /// Received `value`.
   explicit try_recv_result(T value) : status_(recv_status::received), value_(std::move(value)) {}
 
   /// Received, or why nothing was.
   recv_status status() const noexcept { return status_; }
+  /// True if a value was received.
   explicit operator bool() const noexcept { return value_.has_value(); }
   /// True if a value was received.
   bool has_value() const noexcept { return value_.has_value(); }
@@ -96,13 +107,17 @@ class [[nodiscard]] try_recv_result {
   /// True if nothing was there and nothing ever will be.
   bool is_closed() const noexcept { return status_ == recv_status::closed; }
 
+  ///@{
   /// The value; throws corio::channel_closed or corio::usage_error (empty) if there is none.
   T& value() & { return checked(); }
   T&& value() && { return std::move(checked()); }
+  ///@}
+  ///@{
   /// The value, unchecked (as std::optional): only after checking that there is one.
   T& operator*() & noexcept { return *value_; }
   T&& operator*() && noexcept { return std::move(*value_); }
   T* operator->() noexcept { return &*value_; }
+  ///@}
   /// As std::optional (empty for both `empty` and `closed`).
   std::optional<T> take() && { return std::move(value_); }
 

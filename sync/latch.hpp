@@ -31,9 +31,11 @@ class latch {
   void count_down(std::size_t n = 1) { c_.sub(n, "corio::latch::count_down"); }
   /// True once the count is zero.
   bool try_wait() noexcept { return c_.count() == 0; }
-  /// Awaitable: completes once the count is zero.
+  /// Awaitable: completes once the count is zero. Any task on any worker. Cancel-safe: a
+  /// dropped wait leaves cleanly and changes nothing.
   detail::countdown_awaitable wait() noexcept { return {c_, "corio::latch::wait"}; }
-  /// count_down(n), then wait().
+  /// count_down(n), then wait(). The count-down happens at once, when this is called: a
+  /// dropped await does not undo it (the wait itself is cancel-safe).
   detail::countdown_awaitable arrive_and_wait(std::size_t n = 1) {
     count_down(n);
     return wait();

@@ -76,7 +76,9 @@ inline void check_handle(const void* c, const char* what) {
 template <class T>
 class [[nodiscard]] permit {
  public:
+  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
   permit(permit&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+  /// Releases what this object holds (as its destructor does), then takes over `o`'s state.
   permit& operator=(permit&& o) noexcept {
     if (this != &o) {
       reset();
@@ -123,6 +125,7 @@ class [[nodiscard]] send_awaitable {
   using state = typename node::state;
 
  public:
+  /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   send_awaitable(send_awaitable&& o) noexcept : c_(o.c_), value_(std::move(o.value_)) {}
   send_awaitable& operator=(send_awaitable&&) = delete;
   ~send_awaitable() {
@@ -168,6 +171,7 @@ class [[nodiscard]] reserve_awaitable {
   using state = typename node::state;
 
  public:
+  /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   reserve_awaitable(reserve_awaitable&& o) noexcept : c_(o.c_) {}
   reserve_awaitable& operator=(reserve_awaitable&&) = delete;
   ~reserve_awaitable() {
@@ -214,6 +218,7 @@ class [[nodiscard]] recv_awaitable {
   using state = typename node::state;
 
  public:
+  /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   recv_awaitable(recv_awaitable&& o) noexcept : c_(o.c_) {}
   recv_awaitable& operator=(recv_awaitable&&) = delete;
   ~recv_awaitable() {
@@ -249,10 +254,13 @@ class sender {
   using chan_type = detail::chan<T>;
 
  public:
+  /// Another handle on the same channel (counted: the channel closes when the last one goes).
   sender(const sender& o) noexcept : c_(o.c_) {
     if (c_) c_->add_sender();
   }
+  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
   sender(sender&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+  /// Copy-and-swap assignment: this object takes `o`'s channel reference (the old one is released).
   sender& operator=(sender o) noexcept {
     std::swap(c_, o.c_);
     return *this;
@@ -264,7 +272,12 @@ class sender {
   }
 
   /// Awaitable: sends `v`, waiting while the channel is full. Throws send_error<T> (with the
-  /// value) if the channel is or becomes closed before the value got in.
+  /// value) if the channel is or becomes closed before the value got in. Any task on any
+  /// worker; several senders may send at once.
+  ///
+  /// **Cancel safety:** not cancel-safe for the value: dropped while waiting for room, the
+  /// message is not sent and is destroyed with the awaitable (nothing half-sent reaches the
+  /// channel). Use reserve() and then permit::send when the value must not be lost.
   send_awaitable<T> send(T v) {
     detail::check_handle(c_, "corio::mpsc::sender::send");
     return send_awaitable<T>(c_, std::move(v));
@@ -277,7 +290,10 @@ class sender {
     return try_send_result<T>(s, std::move(v));
   }
   /// Awaitable: waits for room and returns a permit holding it. Throws channel_closed if the
-  /// channel is or becomes closed first.
+  /// channel is or becomes closed first. Any task on any worker.
+  ///
+  /// **Cancel safety:** cancel-safe: dropped while waiting it leaves the queue, and a slot it
+  /// had already been granted goes back to the channel.
   reserve_awaitable<T> reserve() {
     detail::check_handle(c_, "corio::mpsc::sender::reserve");
     return reserve_awaitable<T>(c_);
@@ -341,10 +357,13 @@ class unbounded_sender {
   using chan_type = detail::chan<T>;
 
  public:
+  /// Another handle on the same channel (counted: the channel closes when the last one goes).
   unbounded_sender(const unbounded_sender& o) noexcept : c_(o.c_) {
     if (c_) c_->add_sender();
   }
+  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
   unbounded_sender(unbounded_sender&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+  /// Copy-and-swap assignment: this object takes `o`'s channel reference (the old one is released).
   unbounded_sender& operator=(unbounded_sender o) noexcept {
     std::swap(c_, o.c_);
     return *this;
@@ -392,7 +411,9 @@ class receiver {
   using chan_type = detail::chan<T>;
 
  public:
+  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
   receiver(receiver&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+  /// Releases what this object holds (as its destructor does), then takes over `o`'s state.
   receiver& operator=(receiver&& o) noexcept {
     if (this != &o) {
       reset();
@@ -406,7 +427,11 @@ class receiver {
   ~receiver() { reset(); }
 
   /// Awaitable: the next message; an empty optional once every sender is gone (or the
-  /// channel is closed) and the queue is drained.
+  /// channel is closed) and the queue is drained. One task at a time (the receiver is not
+  /// shared); that task may run on any worker.
+  ///
+  /// **Cancel safety:** cancel-safe: dropped before it resumed, a message already handed to it
+  /// goes back to the front of the queue, so no message is lost or reordered.
   recv_awaitable<T> recv() {
     detail::check_handle(c_, "corio::mpsc::receiver::recv");
     return recv_awaitable<T>(c_);

@@ -46,7 +46,9 @@ class mutex;
 template <class T>
 class [[nodiscard]] mutex_guard {
  public:
+  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
   mutex_guard(mutex_guard&& o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
+  /// Releases what this object holds (as its destructor does), then takes over `o`'s state.
   mutex_guard& operator=(mutex_guard&& o) noexcept {
     if (this != &o) {
       unlock();
@@ -58,9 +60,11 @@ class [[nodiscard]] mutex_guard {
   mutex_guard& operator=(const mutex_guard&) = delete;
   ~mutex_guard() { unlock(); }
 
+  ///@{
   /// The protected value (only while the guard owns the lock).
   T& operator*() const noexcept { return m_->value_; }
   T* operator->() const noexcept { return &m_->value_; }
+  ///@}
   /// False once unlocked or moved from.
   bool owns_lock() const noexcept { return m_ != nullptr; }
   /// Releases the lock early; a no-op on an empty guard.
@@ -83,6 +87,7 @@ class [[nodiscard]] mutex_lock_awaitable {
   using state = waiter::state;
 
  public:
+  /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   mutex_lock_awaitable(mutex_lock_awaitable&& o) noexcept : m_(o.m_) {}
   mutex_lock_awaitable& operator=(mutex_lock_awaitable&&) = delete;
   ~mutex_lock_awaitable() {
@@ -133,7 +138,12 @@ class mutex {
   mutex(const mutex&) = delete;
   mutex& operator=(const mutex&) = delete;
 
-  /// Awaitable: completes with a guard once the lock is ours (FIFO among waiters).
+  /// Awaitable: completes with a guard once the lock is ours (FIFO among waiters). Never
+  /// throws but corio::usage_error (awaited outside a task). Any task on any worker.
+  ///
+  /// **Cancel safety:** cancel-safe. Dropped while queued it leaves the queue; dropped after
+  /// the lock was handed to it (but before it resumed) it passes the lock on to the next
+  /// waiter. Either way no lock is held and no hand-off is lost.
   mutex_lock_awaitable<T> lock() noexcept { return mutex_lock_awaitable<T>(this); }
 
   /// Takes the lock if it is free and nobody waits; never waits.

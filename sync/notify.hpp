@@ -36,6 +36,7 @@ class notify;
 /// (see above). Movable until awaited.
 class [[nodiscard]] notified_awaitable {
  public:
+  /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   notified_awaitable(notified_awaitable&& o) noexcept : n_(o.n_), generation_(o.generation_) {}
   notified_awaitable& operator=(notified_awaitable&&) = delete;
   ~notified_awaitable();
@@ -72,6 +73,11 @@ class notify {
   /// nothing, so it cannot fail.
   void notify_all() noexcept;
   /// Awaitable that completes at the next notification (or at once, consuming a permit).
+  /// Any task on any worker; never throws but corio::usage_error (outside a task).
+  ///
+  /// **Cancel safety:** cancel-safe: dropped while waiting it leaves the queue and consumes
+  /// nothing; a notify_one that had already picked it passes on to the next waiter (or becomes
+  /// the stored permit), so no notification is lost.
   notified_awaitable notified() noexcept;
 
  private:

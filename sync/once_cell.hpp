@@ -39,9 +39,11 @@ class once_cell {
   once_cell(const once_cell&) = delete;
   once_cell& operator=(const once_cell&) = delete;
 
+  ///@{
   /// The value if initialised, else null. Never waits.
   T* get() noexcept { return core_.ready() ? &*value_ : nullptr; }
   const T* get() const noexcept { return core_.ready() ? &*value_ : nullptr; }
+  ///@}
   /// True once a value is stored.
   bool initialized() const noexcept { return core_.ready(); }
 
@@ -60,7 +62,12 @@ class once_cell {
   }
 
   /// The value, initialising it with f() first if needed (see above). f is only called by the
-  /// caller that initialises.
+  /// caller that initialises. Rethrows what f throws (to the caller that ran it; the next
+  /// waiter then runs its own f). Any task on any worker.
+  ///
+  /// **Cancel safety:** cancel-safe for the cell: a dropped waiter leaves the queue, and a
+  /// dropped initialiser (its f abandoned part-way, with whatever f had done) hands the
+  /// initialiser's role to the next waiter, so the cell is never left half-initialised.
   template <class F>
   task<T&> get_or_init(F f) {
     if (T* v = get()) co_return *v;

@@ -118,6 +118,7 @@ struct state {
 template <class T>
 class [[nodiscard]] closed_awaitable {
  public:
+  /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   closed_awaitable(closed_awaitable&& o) noexcept : s_(o.s_) {}
   closed_awaitable& operator=(closed_awaitable&&) = delete;
   ~closed_awaitable() {
@@ -153,6 +154,7 @@ class [[nodiscard]] closed_awaitable {
 template <class T>
 class [[nodiscard]] recv_awaitable {
  public:
+  /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   recv_awaitable(recv_awaitable&& o) noexcept : s_(o.s_) {}
   recv_awaitable& operator=(recv_awaitable&&) = delete;
   ~recv_awaitable() {
@@ -193,7 +195,9 @@ class [[nodiscard]] recv_awaitable {
 template <class T>
 class sender {
  public:
+  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
   sender(sender&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  /// Releases what this object holds (as its destructor does), then takes over `o`'s state.
   sender& operator=(sender&& o) noexcept {
     if (this != &o) {
       reset();
@@ -226,7 +230,8 @@ class sender {
     std::lock_guard g(s_->lock);
     return s_->receiver_closed;
   }
-  /// Awaitable: completes when the receiver is gone or closed. One task at a time.
+  /// Awaitable: completes when the receiver is gone or closed. One task at a time. Cancel-safe:
+  /// a dropped wait leaves cleanly and changes nothing.
   closed_awaitable<T> closed() {
     if (!s_) throw usage_error("corio::oneshot::sender::closed: the sender was already used (or moved from)");
     return closed_awaitable<T>(s_);
@@ -251,7 +256,9 @@ class sender {
 template <class T>
 class receiver {
  public:
+  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
   receiver(receiver&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  /// Releases what this object holds (as its destructor does), then takes over `o`'s state.
   receiver& operator=(receiver&& o) noexcept {
     if (this != &o) {
       reset();
@@ -264,10 +271,16 @@ class receiver {
   /// Closes the channel and destroys a value that was sent but not received.
   ~receiver() { reset(); }
 
-  /// Awaiting the receiver gives the value (see recv_awaitable); one task at a time, else
-  /// usage_error.
+  ///@{
+  /// Awaiting the receiver gives the value; throws channel_closed if the sender was dropped
+  /// without sending, usage_error if the value was already received or another task is
+  /// awaiting. One task at a time, on any worker.
+  ///
+  /// **Cancel safety:** cancel-safe: a receive dropped after the value arrived leaves the value
+  /// in the channel for the next receive.
   recv_awaitable<T> operator co_await() & { return recv_awaitable<T>(checked("co_await")); }
   recv_awaitable<T> operator co_await() && { return recv_awaitable<T>(checked("co_await")); }
+  ///@}
 
   /// The value if it has arrived; otherwise empty (the sender may still send) or closed.
   try_recv_result<T> try_recv() {

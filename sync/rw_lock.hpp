@@ -142,9 +142,13 @@ class rw_lock {
   rw_lock(const rw_lock&) = delete;
   rw_lock& operator=(const rw_lock&) = delete;
 
-  /// Awaitable: shared access (see the fairness rules above).
+  /// Awaitable: shared access (see the fairness rules above). Any task on any worker.
+  ///
+  /// **Cancel safety:** cancel-safe: dropped while queued it leaves the queue (readers queued
+  /// behind a writer that gives up are let in); dropped after being granted, it releases.
   rw_lock_read_awaitable<T> read() noexcept { return rw_lock_read_awaitable<T>(this); }
-  /// Awaitable: exclusive access.
+  /// Awaitable: exclusive access. Any task on any worker. **Cancel safety:** cancel-safe, as
+  /// read().
   rw_lock_write_awaitable<T> write() noexcept { return rw_lock_write_awaitable<T>(this); }
 
   /// Shared access if available now without overtaking a waiter; never waits.

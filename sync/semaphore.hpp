@@ -45,6 +45,7 @@ struct model_access;
 /// Thrown by acquire, acquire_many, try_acquire and blocking_acquire on a closed semaphore.
 class semaphore_closed : public std::runtime_error {
  public:
+  /// `what` is the message.
   explicit semaphore_closed(const std::string& what) : std::runtime_error(what) {}
 };
 
@@ -52,7 +53,9 @@ class semaphore_closed : public std::runtime_error {
 /// Move-only.
 class [[nodiscard]] semaphore_permit {
  public:
+  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
   semaphore_permit(semaphore_permit&& o) noexcept : s_(std::exchange(o.s_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  /// Releases what this object holds (as its destructor does), then takes over `o`'s state.
   semaphore_permit& operator=(semaphore_permit&& o) noexcept {
     if (this != &o) {
       release();
@@ -96,6 +99,7 @@ class [[nodiscard]] semaphore_acquire_awaitable {
     detail::atomic<state> state_{state::idle};
   };
 
+  /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   semaphore_acquire_awaitable(semaphore_acquire_awaitable&& o) noexcept : s_(o.s_) { node_.wanted = o.node_.wanted; }
   semaphore_acquire_awaitable& operator=(semaphore_acquire_awaitable&&) = delete;
   ~semaphore_acquire_awaitable();
@@ -121,9 +125,14 @@ class semaphore {
   semaphore(const semaphore&) = delete;
   semaphore& operator=(const semaphore&) = delete;
 
-  /// Awaitable: one permit.
+  /// Awaitable: one permit. Throws corio::semaphore_closed if the semaphore is or becomes
+  /// closed. Any task on any worker.
+  ///
+  /// **Cancel safety:** cancel-safe: dropped while queued it leaves the queue and hands any
+  /// permits it had collected (or been granted) to the next waiters; it keeps none.
   semaphore_acquire_awaitable acquire() noexcept { return {this, 1}; }
-  /// Awaitable: `n` permits at once (0 completes at once with an empty permit).
+  /// Awaitable: `n` permits at once (0 completes at once with an empty permit). Cancel-safe,
+  /// as acquire(): permits collected part-way go back.
   semaphore_acquire_awaitable acquire_many(std::size_t n) noexcept { return {this, n}; }
   /// `n` permits if they are available now and nobody waits; never waits. Throws
   /// semaphore_closed if the semaphore is closed.

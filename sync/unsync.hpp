@@ -46,10 +46,14 @@ class unsync {
   /// Exclusive use of the object by this thread while it lives (`*`, `->`, `get()`).
   class [[nodiscard]] borrow_guard {
    public:
+    ///@{
+    /// The borrowed object.
     T& operator*() const noexcept { return owner_->value_; }
     T* operator->() const noexcept { return &owner_->value_; }
     T& get() const noexcept { return owner_->value_; }
+    ///@}
 
+    /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
     borrow_guard(borrow_guard&& o) noexcept : owner_(std::exchange(o.owner_, nullptr)) {}
     borrow_guard(const borrow_guard&) = delete;
     borrow_guard& operator=(const borrow_guard&) = delete;

@@ -32,7 +32,8 @@ class wait_group {
   /// One job finished. Throws std::invalid_argument if there was none outstanding (more
   /// done() calls than add()ed).
   void done() { c_.sub(1, "corio::wait_group::done"); }
-  /// Awaitable: completes when the count is zero (at once if it is now).
+  /// Awaitable: completes when the count is zero (at once if it is now). Any task on any
+  /// worker. Cancel-safe: a dropped wait leaves cleanly and changes nothing.
   detail::countdown_awaitable wait() noexcept { return {c_, "corio::wait_group::wait"}; }
   /// wait() for plain threads. Throws usage_error on a worker thread.
   void blocking_wait() { detail::countdown_blocking_wait(c_, "corio::wait_group::blocking_wait"); }

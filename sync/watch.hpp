@@ -124,9 +124,11 @@ inline constexpr const char* closed_changed = "corio::watch::receiver::changed: 
 template <class T>
 class ref {
  public:
+  ///@{
   /// The value, valid while this ref lives.
   const T& operator*() const noexcept { return *v_; }
   const T* operator->() const noexcept { return v_; }
+  ///@}
   /// True if this value was new to the receiver that borrowed it (borrow_and_update only).
   bool has_changed() const noexcept { return changed_; }
 
@@ -145,6 +147,7 @@ class [[nodiscard]] changed_awaitable {
   using state = detail::waiter::state;
 
  public:
+  /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   changed_awaitable(changed_awaitable&& o) noexcept : r_(o.r_) {}
   changed_awaitable& operator=(changed_awaitable&&) = delete;
   ~changed_awaitable() {
@@ -180,13 +183,16 @@ class [[nodiscard]] changed_awaitable {
 template <class T>
 class receiver {
  public:
+  /// Another handle on the same channel (counted: the channel closes when the last one goes).
   receiver(const receiver& o) noexcept : s_(o.s_), seen_(o.seen_) {
     if (s_) {
       s_->receivers.fetch_add(1, std::memory_order_relaxed);
       s_->add_ref();
     }
   }
+  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
   receiver(receiver&& o) noexcept : s_(std::exchange(o.s_, nullptr)), seen_(o.seen_) {}
+  /// Copy-and-swap assignment: this object takes `o`'s channel reference (the old one is released).
   receiver& operator=(receiver o) noexcept {
     std::swap(s_, o.s_);
     std::swap(seen_, o.seen_);
@@ -218,7 +224,11 @@ class receiver {
   /// Marks the current value seen without reading it.
   void mark_seen() { seen_ = checked("mark_seen")->version.load(std::memory_order_acquire); }
   /// Awaitable: completes when a value newer than the last one seen exists, and marks it
-  /// seen; throws channel_closed once the sender is gone with nothing new.
+  /// seen; throws channel_closed once the sender is gone with nothing new. One task at a time
+  /// per receiver, on any worker.
+  ///
+  /// **Cancel safety:** cancel-safe: dropped, nothing is marked seen, so the next changed()
+  /// still reports the change.
   changed_awaitable<T> changed() {
     checked("changed");
     return changed_awaitable<T>(this);
@@ -266,7 +276,9 @@ class receiver {
 template <class T>
 class sender {
  public:
+  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
   sender(sender&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  /// Releases what this object holds (as its destructor does), then takes over `o`'s state.
   sender& operator=(sender&& o) noexcept {
     if (this != &o) {
       reset();

@@ -29,8 +29,10 @@ const char* to_string(file_kind kind) noexcept;
 
 /// What statx(2) reports about a file; a plain value.
 struct file_metadata {
+  /// The clock of the time stamps.
   using time_point = std::chrono::system_clock::time_point;
 
+  /// Regular file, directory, symlink, ...
   file_kind kind = file_kind::unknown;
   std::uint64_t size = 0;  ///< bytes (for a symlink: the length of its target)
   std::filesystem::perms permissions = std::filesystem::perms::none;  ///< mode & 07777
@@ -44,16 +46,21 @@ struct file_metadata {
   std::uint64_t blocks = 0;  ///< 512-byte blocks allocated
   /// Preferred I/O block size in bytes (st_blksize).
   std::uint32_t block_size = 0;
+  ///@{
   /// Owner and group ids.
   std::uint32_t uid = 0, gid = 0;
+  ///@}
 
+  ///@{
   /// Shorthands for the kind.
   bool is_file() const noexcept { return kind == file_kind::regular; }
   bool is_directory() const noexcept { return kind == file_kind::directory; }
   bool is_symlink() const noexcept { return kind == file_kind::symlink; }
+  ///@}
 };
 
-/// Metadata of the file at `path`, following symlinks.
+/// Metadata of the file at `path`, following symlinks. std::system_error naming the path on
+/// failure (ENOENT, EACCES, ...). Cancel-safe (it changes nothing); awaited in a task.
 task<file_metadata> metadata(std::string path);
 /// Metadata of `path` itself: a symlink is described, not followed.
 task<file_metadata> symlink_metadata(std::string path);

@@ -21,12 +21,14 @@ namespace corio::fs {
 class open_options {
  public:
   /// Each sets one option (see above) and returns *this, for chaining.
+  ///@{
   open_options& read(bool on = true) noexcept { return set(read_, on); }
   open_options& write(bool on = true) noexcept { return set(write_, on); }
   open_options& append(bool on = true) noexcept { return set(append_, on); }
   open_options& create(bool on = true) noexcept { return set(create_, on); }
   open_options& create_new(bool on = true) noexcept { return set(create_new_, on); }
   open_options& truncate(bool on = true) noexcept { return set(truncate_, on); }
+  ///@}
   /// Permission bits of a created file (default 0666), before the process's umask.
   open_options& mode(unsigned bits) noexcept {
     mode_ = bits;
@@ -39,11 +41,13 @@ class open_options {
     return *this;
   }
 
+  ///@{
   /// Read back: read access, write access (write or append), append, creation mode.
   bool reads() const noexcept { return read_; }
   bool writes() const noexcept { return write_ || append_; }
   bool appends() const noexcept { return append_; }
   unsigned mode() const noexcept { return mode_; }
+  ///@}
 
   /// The open(2) flags; -1 with *problem describing the mistake for an invalid combination.
   int flags(const char** problem) const noexcept {

@@ -27,6 +27,14 @@ void ignore_sigpipe() noexcept;
 namespace corio::fs {
 
 /// The read end of a pipe (or any readable descriptor adopted with the constructor).
+///
+/// Its reading operations come from its base: `read(data, n)` (and span overloads: up to n
+/// bytes, at least one; 0 once every writer is closed) and `read_exact(data, n)`
+/// (corio::unexpected_eof if the pipe ends first); both throw std::system_error naming the
+/// pipe on failure. **Cancel safety:** read() is cancel-safe while it has returned nothing,
+/// except that bytes the kernel read just as it was dropped are lost (as for a socket's
+/// read_operation); read_exact() is not: dropped part-way, the bytes read so far are consumed.
+/// Move-only; one task (or plain thread) at a time per end.
 class pipe_reader : public detail::fd_reader<pipe_reader> {
  public:
   /// A closed end (every operation fails with EBADF).
@@ -48,6 +56,12 @@ class pipe_reader : public detail::fd_reader<pipe_reader> {
 };
 
 /// The write end of a pipe (or any writable descriptor adopted with the constructor).
+///
+/// Its writing operations come from its base: `write(data, n)` (and string_view / span
+/// overloads: up to n bytes, possibly short) and `write_all(data, n)`; both throw
+/// std::system_error (EPIPE once the read end is closed). **Cancel safety:** neither is
+/// cancel-safe: dropped, write() may have written its bytes and write_all() a prefix of unknown
+/// length. Move-only; one task (or plain thread) at a time per end.
 class pipe_writer : public detail::fd_writer<pipe_writer> {
  public:
   /// A closed end (every operation fails with EBADF).

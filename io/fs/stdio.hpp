@@ -33,28 +33,34 @@
 
 namespace corio::fs {
 
-/// A non-owning reader of a descriptor (fd 0 for stdin_stream()).
+/// A non-owning reader of a descriptor (fd 0 for stdin_stream()), with read() and
+/// read_exact() as fs::pipe_reader has them (same errors and cancel safety).
 class stdio_reader : public detail::fd_reader<stdio_reader> {
  public:
   /// Reads `fd` (never closed by this object); `name` names it in errors.
   constexpr stdio_reader(int fd, std::string_view name) noexcept : fd_(fd), name_(name) {}
+  ///@{
   /// The descriptor, and the name used in error messages.
   int native_handle() const noexcept { return fd_; }
   std::string_view stream_name() const noexcept { return name_; }
+  ///@}
 
  private:
   int fd_;
   std::string_view name_;
 };
 
-/// A non-owning writer of a descriptor (fd 1 or 2).
+/// A non-owning writer of a descriptor (fd 1 or 2), with write() and write_all() as
+/// fs::pipe_writer has them (same errors and cancel safety).
 class stdio_writer : public detail::fd_writer<stdio_writer> {
  public:
   /// Writes `fd` (never closed by this object); `name` names it in errors.
   constexpr stdio_writer(int fd, std::string_view name) noexcept : fd_(fd), name_(name) {}
+  ///@{
   /// The descriptor, and the name used in error messages.
   int native_handle() const noexcept { return fd_; }
   std::string_view stream_name() const noexcept { return name_; }
+  ///@}
 
  private:
   int fd_;

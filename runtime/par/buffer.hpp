@@ -65,10 +65,13 @@ struct buffer_access;
 template <class T>
 class buffer {
  public:
+  ///@{
+  /// The usual container types.
   using value_type = T;
   using size_type = std::size_t;
   using iterator = T*;
   using const_iterator = const T*;
+  ///@}
 
   /// An empty buffer.
   buffer() noexcept = default;
@@ -77,8 +80,10 @@ class buffer {
     std::uninitialized_value_construct_n(data_, n);
     constructed_ = true;
   }
+  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
   buffer(buffer&& o) noexcept
       : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), constructed_(o.constructed_) {}
+  /// Releases what this object holds (as its destructor does), then takes over `o`'s state.
   buffer& operator=(buffer&& o) noexcept {
     if (this != &o) {
       release();
@@ -90,6 +95,7 @@ class buffer {
   }
   ~buffer() { release(); }
 
+  ///@{
   /// The elements, their count, and the usual access (no bounds checks).
   T* data() noexcept { return data_; }
   const T* data() const noexcept { return data_; }
@@ -103,6 +109,7 @@ class buffer {
   const T* end() const noexcept { return data_ + size_; }
   operator std::span<T>() noexcept { return {data_, size_}; }
   operator std::span<const T>() const noexcept { return {data_, size_}; }
+  ///@}
 
  private:
   friend struct detail::buffer_access;

@@ -149,9 +149,11 @@ struct buffer_access {
 template <class Source, class Stage = detail::identity_stage>
 class pipeline {
  public:
+  ///@{
   /// What the stages produce (possibly a reference), and its value type.
   using item_type = typename Stage::template output<typename Source::item>;
   using value_type = std::remove_cvref_t<item_type>;
+  ///@}
   /// True while the pipeline has no filter: item i comes from source item i.
   static constexpr bool indexed = Stage::indexed;
 

@@ -37,6 +37,7 @@ namespace corio::par {
 template <class F>
 class [[nodiscard]] run_operation final : corio::detail::cancel_hook {
  public:
+  /// What `co_await` yields: the function's result.
   using result_type = std::invoke_result_t<F&>;
 
   /// Queues nothing yet: f goes to `pool` when awaited.
@@ -105,13 +106,19 @@ class [[nodiscard]] run_operation final : corio::detail::cancel_hook {
   pool_job job_{{&execute}, this};
 };
 
-/// Runs f on the default pool without blocking the calling task (see above).
+/// Runs f on the default pool without blocking the calling task (see above): `co_await` it
+/// for f's result, f's exception rethrown. Awaited in a task on any worker (corio::usage_error
+/// outside one).
+///
+/// **Cancel safety:** not cancel-safe in the sense that f cannot be stopped: once awaited,
+/// dropping it (task aborted, a lost select, a timeout) lets f run to completion, keeps the
+/// frame until f has returned, and drops f's result (or exception).
 template <class F>
 run_operation<std::decay_t<F>> run(F&& f) {
   return {default_pool().core(), std::forward<F>(f)};
 }
 
-/// Runs f on `p` without blocking the calling task.
+/// Runs f on `p` without blocking the calling task; as run(f).
 template <class F>
 run_operation<std::decay_t<F>> run(pool& p, F&& f) {
   return {p.core(), std::forward<F>(f)};
