@@ -25,13 +25,13 @@ BOUND = 20.0  # seconds; generous, only reached when something is broken
 
 
 def sanitized(exe):
-    """Whether `exe` was built with AddressSanitizer or UndefinedBehaviorSanitizer. Under them,
-    resident memory says nothing about leaks (the allocator quarantines what is freed), and
-    running out of descriptors makes UBSan report false errors (it probes memory through a
-    pipe), so those checks are skipped, as tests/stress does."""
+    """Whether `exe` was built with a sanitizer (ASan, UBSan or TSan). Under them, resident
+    memory says nothing about leaks (quarantine, shadow memory), and running out of descriptors
+    makes UBSan report false errors (it probes memory through a pipe), so those checks are
+    skipped, as tests/stress does. The suite runs unsanitized in tools/test (gcc variant)."""
     with open(exe, "rb") as f:
         data = f.read()
-    return b"__asan_init" in data or b"__ubsan_handle" in data
+    return any(m in data for m in (b"__asan_init", b"__ubsan_handle", b"__tsan_init"))
 
 
 def log(msg):
