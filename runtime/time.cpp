@@ -16,6 +16,7 @@ clock::time_point now() noexcept {
 namespace detail {
 std::string describe(clock::duration d) {
   using namespace std::chrono;
+  if (d < d.zero()) return "-" + describe(d == clock::duration::min() ? clock::duration::max() : -d);
   if (d < milliseconds(1)) return fmt::format("{} us", duration_cast<microseconds>(d).count());
   if (d < seconds(10)) return fmt::format("{} ms", duration_cast<milliseconds>(d).count());
   return fmt::format("{} s", duration_cast<seconds>(d).count());
