@@ -62,6 +62,8 @@ clock::time_point saturating_deadline(clock::time_point from, std::chrono::durat
 }
 /// A duration for messages ("250 ms", "-3 s"); min() and max() print without overflow.
 std::string describe(clock::duration d);
+/// Throws corio::timed_out naming `what` and the duration (or "its deadline" without one).
+[[noreturn]] void throw_timed_out(const char* what, const clock::duration* within);
 }  // namespace detail
 
 /// Awaitable that completes at a deadline. Move only before it is awaited.
@@ -141,8 +143,7 @@ task<branch_result_t<A>> timeout_impl(clock::time_point deadline, A aw, const ch
   }
   if (d.winner() < 0) {
     while (d.cancel_losers()) co_await d.park();
-    throw timed_out(std::string(what) + (has_within ? ": the operation did not finish within " + describe(within)
-                                                    : std::string(": the operation did not finish by its deadline")));
+    throw_timed_out(what, has_within ? &within : nullptr);
   }
   co_return branch_promise<branch_result_t<A>>(d.frame(0)).take();
 }

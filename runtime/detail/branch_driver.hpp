@@ -71,10 +71,7 @@ class branch_driver final : public cancel_hook, timer_node {
   branch_set* set_ = nullptr;
   worker* armed_on_ = nullptr;
   int winner_ = -1;
-  bool over_ = false;
   bool yield_ = false;
-  bool finished_ = false;
-  std::uint64_t pending_bits_ = 0;  ///< ready bits taken while cancelling
 };
 
 }  // namespace corio::detail

@@ -144,12 +144,10 @@ bool branch_driver::step() {
     run(b);
     if (b.root.done()) {
       winner_ = static_cast<int>(i);
-      over_ = true;
       return true;
     }
   }
   if (bits & bit(n)) {  // the deadline, after the branch had its chance
-    over_ = true;
     return true;
   }
   return false;
