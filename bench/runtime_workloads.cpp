@@ -1,6 +1,8 @@
-// The runtime workloads of SPEC.md: spawn_many, yield_many, chained_spawn, timers, idle_tasks.
+// The runtime workloads of SPEC.md: spawn_many, yield_many, chained_spawn, timers, idle_tasks,
+// select_recv, timeout_ping_pong.
 // Each takes the parsed flags by reference: they live in main() until after the runtime is gone.
 
+#include <corio/sync/mpsc.hpp>
 #include <corio/sync/notify.hpp>
 
 #include <algorithm>
@@ -117,10 +119,74 @@ corio::task<result> idle_tasks(const args& a) {
   co_return result{secs, growth / std::max<uint64_t>(n, 1)};
 }
 
+// select_recv: two producers, one consumer selecting over both receivers.
+corio::task<void> count_up(corio::mpsc::sender<uint64_t> tx, uint64_t m) {
+  for (uint64_t v = 1; v <= m; ++v) co_await tx.send(v);
+}
+
+corio::task<result> select_recv(const args& a) {
+  const uint64_t m = a.get("m");
+  auto t0 = steady::now();
+  auto [tx1, rx1] = corio::mpsc::bounded<uint64_t>(1024);
+  auto [tx2, rx2] = corio::mpsc::bounded<uint64_t>(1024);
+  corio::spawn(count_up(std::move(tx1), m)).detach();
+  corio::spawn(count_up(std::move(tx2), m)).detach();
+  uint64_t sum = 0;
+  bool open1 = true, open2 = true;
+  while (open1 && open2) {
+    auto r = co_await corio::select(rx1.recv(), rx2.recv());
+    std::optional<uint64_t> v = r.index() == 0 ? std::get<0>(r) : std::get<1>(r);
+    if (v)
+      sum += *v;
+    else
+      (r.index() == 0 ? open1 : open2) = false;
+  }
+  auto& rest = open1 ? rx1 : rx2;
+  while (std::optional<uint64_t> v = co_await rest.recv()) sum += *v;
+  co_return result{seconds_since(t0), sum};
+}
+
+// timeout_ping_pong: ping_pong (sync_workloads.cpp) with every receive under a 10 s timeout.
+corio::task<void> timed_pong(corio::mpsc::receiver<uint64_t> ping_rx, corio::mpsc::sender<uint64_t> pong_tx) {
+  for (;;) {
+    std::optional<uint64_t> c = co_await corio::timeout(10s, ping_rx.recv());
+    if (!c) break;
+    co_await pong_tx.send(*c + 1);
+  }
+}
+
+corio::task<uint64_t> timed_ping(corio::mpsc::sender<uint64_t> ping_tx, corio::mpsc::receiver<uint64_t> pong_rx,
+                                 uint64_t rounds) {
+  uint64_t c = 0;
+  for (uint64_t i = 0; i < rounds; ++i) {
+    co_await ping_tx.send(c + 1);
+    c = *co_await corio::timeout(10s, pong_rx.recv());
+  }
+  co_return c;
+}
+
+corio::task<result> timeout_ping_pong(const args& a) {
+  const uint64_t pairs = a.get("p"), rounds = a.get("r");
+  auto t0 = steady::now();
+  std::vector<corio::join_handle<uint64_t>> handles;
+  handles.reserve(pairs);
+  for (uint64_t i = 0; i < pairs; ++i) {
+    auto [ping_tx, ping_rx] = corio::mpsc::bounded<uint64_t>(1);
+    auto [pong_tx, pong_rx] = corio::mpsc::bounded<uint64_t>(1);
+    corio::spawn(timed_pong(std::move(ping_rx), std::move(pong_tx))).detach();
+    handles.push_back(corio::spawn(timed_ping(std::move(ping_tx), std::move(pong_rx), rounds)));
+  }
+  uint64_t total = 0;
+  for (auto& h : handles) total += co_await h;
+  co_return result{seconds_since(t0), total};
+}
+
 const registrar reg_spawn_many({"spawn_many", {{"n", 1'000'000}}, on_runtime<spawn_many>});
 const registrar reg_yield_many({"yield_many", {{"t", 1'000}, {"y", 1'000}}, on_runtime<yield_many>});
 const registrar reg_chained_spawn({"chained_spawn", {{"d", 1'000'000}}, on_runtime<chained_spawn>});
 const registrar reg_timers({"timers", {{"n", 100'000}}, on_runtime<timers>});
 const registrar reg_idle_tasks({"idle_tasks", {{"n", 1'000'000}}, on_runtime<idle_tasks>});
+const registrar reg_select_recv({"select_recv", {{"m", 1'000'000}}, on_runtime<select_recv>});
+const registrar reg_timeout_ping_pong({"timeout_ping_pong", {{"p", 1'000}, {"r", 1'000}}, on_runtime<timeout_ping_pong>});
 
 }  // namespace

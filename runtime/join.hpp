@@ -1,16 +1,29 @@
 #pragma once
-// Running several tasks concurrently and gathering them.
+// Running several things concurrently and gathering them.
 //
 //   auto v   = co_await corio::join_all(std::move(tasks));     // vector, input order
 //   auto [a, b] = co_await corio::join(f(), g());              // tuple
 //   auto [a, b] = co_await corio::try_join(f(), g());          // first exception cancels the rest
-//   auto r   = co_await corio::select(f(), g());               // variant: first to finish
+//   auto r   = co_await corio::select(rx.recv(), tok.cancelled()); // variant: first to finish
 //
-// Every helper spawns its tasks as children on the current runtime, so they run in parallel
-// on any worker, and the helper does not return (or throw) until every child has finished or
-// been cancelled: children may safely borrow from the caller's frame. If the calling task is
-// aborted while it waits, the children are aborted too and the caller's frame stays alive
-// until they are gone.
+// Two ways to run, and why you would pick each:
+//  - In parallel: join_all, join, try_join (and task_set, task_set.hpp) spawn each task as a
+//    child task on the current runtime, so the children run at the same time on any worker.
+//    Pick them for work that should use several cores, or that must all finish. Each child
+//    costs a spawned task.
+//  - Interleaved on one worker: select (and timeout, time.hpp) drive their branches inside
+//    the calling task. Each branch is resumed by the caller's worker, one at a time; when one
+//    finishes, the others are destroyed at their suspension point before select returns, so
+//    exactly one branch ever completes and nothing a losing branch was about to receive is
+//    taken (two receives can never both succeed, as they could on two workers). Pick select
+//    to wait for the first of several events; it spawns nothing and costs no run-queue trip.
+//    A CPU-heavy branch holds up the others (and the caller): spawn such work and select on
+//    its join handle instead.
+//
+// Every helper waits until each child or branch has finished or been cancelled before it
+// returns (or throws): children and branches may safely borrow from the caller's frame. If
+// the calling task is aborted while it waits, the children or branches are cancelled too and
+// the caller's frame stays alive until they are gone.
 //
 // Results: void becomes std::monostate in tuples and variants, and a reference T& becomes
 // std::reference_wrapper<T>; join_all over void tasks returns void.
@@ -18,8 +31,13 @@
 // argument order; try_join rethrows the first exception in time after cancelling the rest;
 // select returns (or rethrows) whatever finished first and cancels the rest. A cancelled
 // child reports corio::cancelled.
+// Cancel safety: join_all, join and try_join are cancel-safe in that aborting the caller
+// aborts the children (their partial work is lost with them); select is cancel-safe exactly
+// when each of its branches is (see select).
 
+#include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -30,6 +48,7 @@
 #include <vector>
 
 #include "detail/await_traits.hpp"
+#include "detail/branch_driver.hpp"
 #include "detail/task_group.hpp"
 #include "join_handle.hpp"
 #include "task.hpp"
@@ -65,6 +84,29 @@ struct abort_guard {
     if (g) g->abort_all();
   }
 };
+
+/// The result type of awaiting `A` in a branch (a task's value type, or the awaitable's).
+template <class A>
+using branch_result_t = typename decltype(as_task(std::declval<A>()))::value_type;
+
+/// The promise of a finished branch frame made by as_task with result type T.
+template <class T>
+promise<T>& branch_promise(std::coroutine_handle<> frame) noexcept {
+  return std::coroutine_handle<promise<T>>::from_address(frame.address()).promise();
+}
+
+/// The outcome of a finished branch, as stored_t (rethrows its exception).
+template <class T>
+stored_t<T> take_branch(std::coroutine_handle<> frame) {
+  if constexpr (std::is_void_v<T>) {
+    branch_promise<T>(frame).take();
+    return {};
+  } else if constexpr (std::is_reference_v<T>) {
+    return std::ref(branch_promise<T>(frame).take());
+  } else {
+    return branch_promise<T>(frame).take();
+  }
+}
 
 template <class T>
 using join_all_result_t = std::conditional_t<std::is_void_v<T>, void, std::vector<stored_t<T>>>;
@@ -196,23 +238,29 @@ task<std::tuple<detail::stored_t<Ts>...>> try_join(task<Ts>... ts) {
   return detail::join_impl<detail::task_group::policy::abort_on_failure, Ts...>(std::move(ts)...);
 }
 
-/// Runs the tasks concurrently; the first to finish wins and the others are cancelled (and
-/// gone) before this returns the winner's result as the variant alternative of its position,
-/// or rethrows the winner's exception.
-template <class... Ts>
-task<std::variant<detail::stored_t<Ts>...>> select(task<Ts>... ts) {
-  static_assert(sizeof...(Ts) > 0, "corio::select needs at least one task");
-  auto g = detail::task_group::create(detail::task_group::policy::abort_on_first);
-  std::optional<std::tuple<join_handle<Ts>...>> hs;
-  {
-    detail::abort_guard guard{&*g};
-    hs.emplace(std::tuple<join_handle<Ts>...>{g->spawn(std::move(ts))...});  // braces: spawn order = position
-    guard.g = nullptr;
-  }
-  co_await g->wait_all();
-  std::optional<std::variant<detail::stored_t<Ts>...>> out;
-  detail::with_index<sizeof...(Ts)>(*g->first_finished(), [&](auto I) {
-    out.emplace(std::in_place_index<I.value>, detail::take_stored(std::get<I.value>(*hs)));
+/// Races the awaitables (tasks, `rx.recv()`, `tok.cancelled()`, `corio::sleep(d)`,
+/// `listener.accept()`, ...) inside the calling task: each is a branch resumed by the caller's
+/// worker, one at a time, in argument order at first and then as they are woken. The first
+/// branch to finish wins; every other branch is cancelled at its suspension point (an I/O
+/// operation is cancelled with the kernel and waited for) before this returns the winner's
+/// result as the variant alternative of its position, or rethrows the winner's exception.
+/// Exactly one branch ever completes. Branches may borrow from the caller's frame.
+/// Cancel safety: select itself is cancel-safe when every branch is (aborting the caller
+/// cancels each branch as above); what a losing branch loses is what its own awaitable loses
+/// when dropped at its suspension point. Throws corio::usage_error outside a task of a runtime.
+template <class... As>
+task<std::variant<detail::stored_t<detail::branch_result_t<As>>...>> select(As... as) {
+  static_assert(sizeof...(As) > 0, "corio::select needs at least one awaitable");
+  static_assert(sizeof...(As) <= 62, "corio::select takes at most 62 awaitables");
+  constexpr std::uint32_t n = sizeof...(As);
+  std::coroutine_handle<> frames[n] = {detail::as_task(std::move(as)).release()...};
+  detail::branch_driver d("corio::select", frames, n);
+  while (!d.step()) co_await d.park();
+  while (d.cancel_losers()) co_await d.park();
+  std::optional<std::variant<detail::stored_t<detail::branch_result_t<As>>...>> out;
+  detail::with_index<n>(static_cast<std::size_t>(d.winner()), [&](auto I) {
+    using T = detail::branch_result_t<std::tuple_element_t<I.value, std::tuple<As...>>>;
+    out.emplace(std::in_place_index<I.value>, detail::take_branch<T>(d.frame(I.value)));
   });
   co_return std::move(*out);
 }

@@ -17,9 +17,16 @@ clock::time_point now() noexcept {
 namespace detail {
 std::string describe(clock::duration d) {
   using namespace std::chrono;
-  if (d < milliseconds(1)) return fmt::format("{} us", duration_cast<microseconds>(d).count());
-  if (d < seconds(10)) return fmt::format("{} ms", duration_cast<milliseconds>(d).count());
-  return fmt::format("{} s", duration_cast<seconds>(d).count());
+  const char* sign = d < d.zero() ? "-" : "";
+  clock::duration a = d >= d.zero() ? d : d == clock::duration::min() ? clock::duration::max() : -d;
+  if (a < milliseconds(1)) return fmt::format("{}{} us", sign, duration_cast<microseconds>(a).count());
+  if (a < seconds(10)) return fmt::format("{}{} ms", sign, duration_cast<milliseconds>(a).count());
+  return fmt::format("{}{} s", sign, duration_cast<seconds>(a).count());
+}
+
+void throw_timed_out(const char* what, const clock::duration* within) {
+  if (within) throw timed_out(fmt::format("{}: the operation did not finish within {}", what, describe(*within)));
+  throw timed_out(fmt::format("{}: the operation did not finish by its deadline", what));
 }
 }  // namespace detail
 

@@ -9,7 +9,11 @@
 //
 // Durations: zero or negative sleeps complete at once (they still count against the task's
 // cooperative budget, so a loop of them yields now and then); huge ones saturate at the end of
-// time and never overflow.
+// time and never overflow; NaN counts as zero. Every conversion saturates.
+//
+// Cancel safety: a sleep and an interval's tick() hold nothing: dropped at their suspension
+// point they lose nothing (a dropped tick is simply not consumed: the next tick() is due at
+// the same instant). timeout and timeout_at are as cancel-safe as the awaitable they wrap.
 //
 // Paused time: a runtime built with start_paused() has a clock that stands still. It moves when
 // a task calls `co_await corio::time::advance(d)`, and when every worker is idle it jumps
@@ -23,7 +27,7 @@
 
 #include "detail/await_traits.hpp"
 #include "detail/scheduler.hpp"
-#include "detail/task_group.hpp"
+#include "detail/branch_driver.hpp"
 #include "error.hpp"
 #include "join.hpp"
 #include "task.hpp"
@@ -37,10 +41,21 @@ using clock = std::chrono::steady_clock;
 clock::time_point now() noexcept;
 
 namespace detail {
-/// now + d without overflow, for any duration type.
+/// `d` as a clock::duration, saturated at the ends of its range; NaN becomes zero.
 template <class Rep, class Period>
-clock::time_point saturating_deadline(clock::time_point from, std::chrono::duration<Rep, Period> d) {
-  if (d <= d.zero()) return from;
+clock::duration saturating_duration(std::chrono::duration<Rep, Period> d) noexcept {
+  using fsec = std::chrono::duration<long double>;
+  if (!(d == d)) return clock::duration::zero();  // NaN
+  if (fsec(d) >= fsec(clock::duration::max())) return clock::duration::max();
+  if (fsec(d) <= fsec(clock::duration::min())) return clock::duration::min();
+  return std::chrono::duration_cast<clock::duration>(d);
+}
+
+/// `from + d` without overflow, for any duration type: zero, negative or NaN durations give
+/// `from`, huge ones the end of time.
+template <class Rep, class Period>
+clock::time_point saturating_deadline(clock::time_point from, std::chrono::duration<Rep, Period> d) noexcept {
+  if (!(d > d.zero())) return from;  // also NaN
   using fsec = std::chrono::duration<long double>;
   // The room left, computed in long double: max() - from itself overflows for a `from` before
   // the clock's epoch (time_point::min(), say).
@@ -48,7 +63,10 @@ clock::time_point saturating_deadline(clock::time_point from, std::chrono::durat
     return clock::time_point::max();
   return from + std::chrono::duration_cast<clock::duration>(d);
 }
+/// A duration for messages ("250 ms", "-3 s"); min() and max() print without overflow.
 std::string describe(clock::duration d);
+/// Throws corio::timed_out naming `what` and the duration (or "its deadline" without one).
+[[noreturn]] void throw_timed_out(const char* what, const clock::duration* within);
 }  // namespace detail
 
 /// Awaitable that completes at a deadline. Move only before it is awaited.
@@ -124,29 +142,43 @@ class interval {
   missed_tick_behavior behavior_;
 };
 
-/// Awaits `aw` (a task or any awaitable) for at most `d`. If the time runs out first, the inner
-/// work is cancelled (and has finished unwinding) and corio::timed_out is thrown. The inner
-/// work runs as a child task; it may borrow from the caller's frame.
+namespace detail {
+template <class A>
+task<branch_result_t<A>> timeout_impl(clock::time_point deadline, A aw, const char* what, clock::duration within,
+                                      bool has_within) {
+  std::coroutine_handle<> frame[1] = {as_task(std::move(aw)).release()};
+  branch_driver d(what, frame, 1);
+  if (!d.step()) {  // the deadline is looked at only once the operation has suspended
+    d.arm(deadline);
+    while (!d.step()) co_await d.park();
+  }
+  if (d.winner() < 0) {
+    while (d.cancel_losers()) co_await d.park();
+    throw_timed_out(what, has_within ? &within : nullptr);
+  }
+  co_return branch_promise<branch_result_t<A>>(d.frame(0)).take();
+}
+}  // namespace detail
+
+/// Awaits `aw` (a task or any awaitable) for at most `d`, inside the calling task (no task is
+/// spawned: the deadline is a timer of the caller's worker). If `aw` completes before it first
+/// suspends, its result is returned whatever `d` is (zero, negative, min()). If the time runs
+/// out first, `aw` is cancelled at its suspension point (an I/O operation is cancelled and
+/// waited for) and corio::timed_out is thrown, naming `d`. Huge or NaN durations saturate.
+/// Cancel safety: as cancel-safe as `aw` is; the timer itself holds nothing.
+/// Throws corio::usage_error outside a task of a runtime; rethrows what `aw` throws.
 template <class Rep, class Period, class A>
-task<detail::await_result_t<decltype(detail::as_task(std::declval<A>()))>> timeout(std::chrono::duration<Rep, Period> d,
-                                                                                    A aw) {
-  using T = detail::await_result_t<decltype(detail::as_task(std::declval<A>()))>;
-  auto deadline = detail::saturating_deadline(now(), d);
-  auto g = detail::task_group::create(detail::task_group::policy::abort_on_first);
-  std::optional<join_handle<T>> inner;
-  {
-    detail::abort_guard guard{&*g};
-    inner.emplace(g->spawn(detail::as_task(std::move(aw))));
-    g->spawn(detail::awaitable_task(sleep_until(deadline))).detach();
-    guard.g = nullptr;
-  }
-  co_await g->wait_all();
-  if (*g->first_finished() != 0) {
-    inner->detach();
-    throw timed_out("corio::timeout: the operation did not finish within " +
-                    detail::describe(std::chrono::duration_cast<clock::duration>(d)));
-  }
-  co_return inner->take_result();
+task<detail::branch_result_t<A>> timeout(std::chrono::duration<Rep, Period> d, A aw) {
+  return detail::timeout_impl(detail::saturating_deadline(now(), d), std::move(aw), "corio::timeout",
+                              detail::saturating_duration(d), true);
+}
+
+/// Like timeout, with an absolute deadline: `aw` is cancelled and corio::timed_out thrown if
+/// it has not finished at `deadline` (one that has passed still lets `aw` run until it first
+/// suspends). Cancel safety: as cancel-safe as `aw` is.
+template <class A>
+task<detail::branch_result_t<A>> timeout_at(clock::time_point deadline, A aw) {
+  return detail::timeout_impl(deadline, std::move(aw), "corio::timeout_at", clock::duration::zero(), false);
 }
 
 namespace time {

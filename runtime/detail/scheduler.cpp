@@ -49,6 +49,7 @@
 
 #include "../error.hpp"
 #include "../metrics.hpp"
+#include "branch_set.hpp"
 #include "context.hpp"
 #include "frame_alloc.hpp"
 #include "task_transitions.hpp"
@@ -101,6 +102,7 @@ void task_header::drop_ref() noexcept {
 }
 
 void free_task_header(task_header* t, std::uint64_t state) noexcept {
+  if (state & ts::branch) return branch_free(t);
   std::size_t size = sizeof(task_header);
   if (const result_ops* r = t->result) {
     if (state & ts::output) r->destroy(t->result_slot());
@@ -151,6 +153,7 @@ void scheduler::unregister_live() noexcept {
 }
 
 void wake(task_header* t) noexcept {
+  if (t->state.load(std::memory_order_relaxed) & ts::branch) return branch_wake(t);  // fixed at creation
   scheduler* sched = t->sched;
   bool freed = false;
   std::uint64_t last = 0;

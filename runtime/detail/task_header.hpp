@@ -34,6 +34,9 @@
 //   released  - the root frame has been destroyed.
 //   output    - the result slot holds the task's outcome (its value or its exception); absent
 //               on a complete task with a slot, it means the task was cancelled.
+//   branch    - not a task: the header of a branch of a select or timeout, driven inside its
+//               parent task (branch_set.hpp). Set at creation, never changed; wake() and the
+//               freeing of the last reference dispatch on it. Only refs are used besides.
 //
 // Memory ordering: every transition is an acq_rel RMW on `state`; fields written by one party
 // before a transition (resume, join_waiter, hook) are read by another after observing it.
@@ -77,6 +80,7 @@ inline constexpr std::uint64_t join_interest = 1u << 4;
 inline constexpr std::uint64_t join_waiter = 1u << 5;
 inline constexpr std::uint64_t released = 1u << 6;
 inline constexpr std::uint64_t output = 1u << 7;
+inline constexpr std::uint64_t branch = 1u << 8;
 inline constexpr std::uint64_t flag_mask = (1u << 16) - 1;
 inline constexpr std::uint64_t ref_one = 1u << 16;
 inline constexpr std::uint64_t refs(std::uint64_t s) noexcept { return s >> 16; }

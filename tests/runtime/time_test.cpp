@@ -3,7 +3,11 @@
 
 #include <doctest/doctest.h>
 
+#include <corio/sync/mpsc.hpp>
+
 #include <atomic>
+#include <cmath>
+#include <limits>
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
@@ -277,5 +281,74 @@ TEST_SUITE("time") {
       co_await join_all(std::move(ts));
     }());
     CHECK(early.load() == 0);
+  }
+
+  TEST_CASE("timeout: an operation that never suspends wins for any duration, 100 of 100 times") {
+    auto rt = test::multi(2);
+    int wins = rt.block_on([]() -> task<int> {
+      auto value = []() -> task<int> { co_return 7; };
+      int n = 0;
+      for (int i = 0; i < 100; ++i) {
+        n += co_await timeout(0ms, value()) == 7;
+        n += co_await timeout(-1s, value()) == 7;
+        n += co_await timeout(clock::duration::min(), value()) == 7;
+        n += co_await timeout(std::chrono::hours::min(), value()) == 7;
+        n += co_await timeout_at(clock::time_point::min(), value()) == 7;
+      }
+      co_return n;
+    }());
+    CHECK(wins == 500);
+  }
+
+  TEST_CASE("timeout of a suspended operation times out under paused time; timeout_at") {
+    auto rt = test::paused();
+    rt.block_on([]() -> task<void> {
+      auto t0 = now();
+      CHECK_THROWS_WITH_AS(co_await timeout(0ms, sleep(1s)), "corio::timeout: the operation did not finish within 0 us",
+                           timed_out);
+      CHECK(now() == t0);
+      CHECK_THROWS_WITH_AS(co_await timeout_at(t0 + 50ms, sleep(1s)),
+                           "corio::timeout_at: the operation did not finish by its deadline", timed_out);
+      CHECK(now() - t0 >= 50ms);
+      CHECK(now() - t0 < 1s);
+      co_await timeout_at(now() + 1s, sleep(10ms));  // in time
+      auto [tx, rx] = mpsc::unbounded<int>();
+      tx.send(3);
+      CHECK(co_await timeout(1ms, rx.recv()) == std::optional<int>(3));
+      CHECK_THROWS_AS(co_await timeout(1ms, rx.recv()), timed_out);
+      tx.send(4);  // the timed-out recv lost nothing
+      CHECK(co_await rx.recv() == std::optional<int>(4));
+    }());
+  }
+
+  TEST_CASE("timeout saturates huge negative durations; the message never overflows") {
+    auto rt = test::paused();
+    rt.block_on([]() -> task<void> {
+      CHECK_THROWS_WITH_AS(co_await timeout(std::chrono::hours::min(), sleep(1s)),
+                           "corio::timeout: the operation did not finish within -9223372036 s", timed_out);
+      CHECK_THROWS_WITH_AS(co_await timeout(std::chrono::hours(-3'000'000), sleep(1s)),
+                           "corio::timeout: the operation did not finish within -9223372036 s", timed_out);
+      CHECK_THROWS_WITH_AS(co_await timeout(-1500ms, sleep(1s)),
+                           "corio::timeout: the operation did not finish within -1500 ms", timed_out);
+      CHECK_THROWS_WITH_AS(co_await timeout(std::chrono::duration<double>(std::nan("")), sleep(1s)),
+                           "corio::timeout: the operation did not finish within 0 us", timed_out);
+    }());
+  }
+
+  TEST_CASE("NaN and infinite floating durations saturate instead of overflowing") {
+    auto rt = test::paused();
+    rt.block_on([]() -> task<void> {
+      auto t0 = now();
+      co_await sleep(std::chrono::duration<double>(std::nan("")));
+      co_await sleep(std::chrono::duration<double>(-std::numeric_limits<double>::infinity()));
+      CHECK(now() == t0);
+      CHECK(sleep(std::chrono::duration<double>(std::numeric_limits<double>::infinity())).deadline() ==
+            clock::time_point::max());
+      CHECK(detail::saturating_duration(std::chrono::duration<double>(std::nan(""))) == clock::duration::zero());
+      CHECK(detail::saturating_duration(std::chrono::hours::max()) == clock::duration::max());
+      CHECK(detail::saturating_duration(std::chrono::hours::min()) == clock::duration::min());
+      CHECK(detail::describe(clock::duration::min()) == "-9223372036 s");
+      CHECK(detail::describe(clock::duration::max()) == "9223372036 s");
+    }());
   }
 }
