@@ -66,14 +66,9 @@ namespace detail {
 using namespace corio::detail::mpsc;
 inline constexpr const char* closed_send = "corio::mpsc: send on a closed channel (the receiver closed it or was dropped); the value is handed back in this exception";
 inline constexpr const char* closed_reserve = "corio::mpsc: reserve on a closed channel (the receiver closed it or was dropped)";
-// Kept out of line and marked [[noreturn]] so that every caller of check_handle, once it is
-// inlined, visibly ends on a null handle: g++-12 at -O3 otherwise warns (-Wnonnull,
-// -Wstringop-overflow) about the dereference that follows the check on that path.
-[[noreturn, gnu::cold, gnu::noinline]] inline void throw_empty_handle(const char* what) {
-  throw usage_error(std::string(what) + ": the handle is empty (moved from)");
-}
+// Throws through a [[noreturn]] out-of-line function (runtime/error.hpp says why).
 inline void check_handle(const void* c, const char* what) {
-  if (!c) [[unlikely]] throw_empty_handle(what);
+  if (!c) [[unlikely]] corio::detail::throw_usage_error(what, ": the handle is empty (moved from)");
 }
 }  // namespace detail
 
