@@ -2,11 +2,12 @@
 // corio::spawn_blocking — run blocking code on a separate pool of threads and await it.
 //
 //   corio::task<std::string> load(std::string path) {
-//     co_return co_await corio::spawn_blocking([path] { return read_whole_file(path); });
+//     co_return co_await corio::spawn_blocking(read_whole_file, path);
 //   }
 //
 // Async workers must never block: a blocking call (a file read, a C library, a long
-// computation) stalls every task queued behind it. spawn_blocking(f) moves f to the runtime's
+// computation) stalls every task queued behind it. spawn_blocking(f) (or spawn_blocking(f,
+// args...), which stores f and its arguments and calls f(args...)) moves f to the runtime's
 // blocking pool and returns a blocking_handle at once; `co_await` it for f's result (or f's
 // exception). The awaiting task is woken by the pool thread that ran f and resumes on one of
 // the runtime's workers.
@@ -33,7 +34,9 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <functional>
 #include <optional>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -230,6 +233,44 @@ template <class F>
   requires std::is_invocable_v<std::decay_t<F>&>
 auto spawn_blocking(runtime& rt, F&& f) {
   return detail::spawn_blocking_on(rt.native(), std::forward<F>(f));
+}
+
+namespace detail {
+/// What spawn_blocking(f, args...) runs: f and its arguments stored by value (as std::thread
+/// stores them), called once on the pool thread with the stored objects moved in.
+template <class F, class... Args>
+struct bound_call {
+  F f_;
+  std::tuple<Args...> args_;
+  std::invoke_result_t<F, Args...> operator()() {
+    return std::apply([this](Args&... a) -> std::invoke_result_t<F, Args...> {
+      return std::invoke(std::move(f_), std::move(a)...);
+    }, args_);
+  }
+};
+}  // namespace detail
+
+/// Runs std::invoke(f, args...) on the blocking pool of the calling task's runtime. f and
+/// every argument are copied or moved into the job (decayed, as std::thread does: pass
+/// std::ref to share an object, which must then outlive the job) and moved into the call.
+///
+/// This form needs no lambda: g++-12 destroys a lambda temporary that has captures twice
+/// when it is created inside a `co_await` expression (README, "Compiler bugs"), so
+/// `co_await spawn_blocking(slow_read, path)` is the safe spelling of
+/// `co_await spawn_blocking([path] { return slow_read(path); })`.
+/// Throws like spawn_blocking(f).
+template <class F, class... Args>
+  requires(sizeof...(Args) > 0) && std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>
+auto spawn_blocking(F&& f, Args&&... args) {
+  return spawn_blocking(detail::bound_call<std::decay_t<F>, std::decay_t<Args>...>{
+      std::forward<F>(f), {std::forward<Args>(args)...}});
+}
+/// spawn_blocking(f, args...) on the blocking pool of `rt`, from any thread.
+template <class F, class... Args>
+  requires(sizeof...(Args) > 0) && std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>
+auto spawn_blocking(runtime& rt, F&& f, Args&&... args) {
+  return spawn_blocking(rt, detail::bound_call<std::decay_t<F>, std::decay_t<Args>...>{
+      std::forward<F>(f), {std::forward<Args>(args)...}});
 }
 
 }  // namespace corio

@@ -367,7 +367,7 @@ class receiver {
   friend std::pair<sender<U>, receiver<U>> channel(std::size_t);
   receiver(chan_type* c, std::uint64_t next) noexcept : c_(c), next_(next) {}
   chan_type* checked(const char* what) const {
-    if (!c_) throw usage_error(std::string("corio::broadcast::receiver::") + what + ": the receiver was moved from");
+    if (!c_) [[unlikely]] corio::detail::throw_usage_error("corio::broadcast::receiver::", what, ": the receiver was moved from");
     return c_;
   }
   void reset() noexcept {
@@ -437,7 +437,7 @@ class sender {
   friend std::pair<sender<U>, receiver<U>> channel(std::size_t);
   explicit sender(chan_type* c) noexcept : c_(c) {}
   chan_type* checked(const char* what) const {
-    if (!c_) throw usage_error(std::string("corio::broadcast::sender::") + what + ": the sender was moved from");
+    if (!c_) [[unlikely]] corio::detail::throw_usage_error("corio::broadcast::sender::", what, ": the sender was moved from");
     return c_;
   }
   chan_type* c_;

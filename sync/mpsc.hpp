@@ -66,8 +66,9 @@ namespace detail {
 using namespace corio::detail::mpsc;
 inline constexpr const char* closed_send = "corio::mpsc: send on a closed channel (the receiver closed it or was dropped); the value is handed back in this exception";
 inline constexpr const char* closed_reserve = "corio::mpsc: reserve on a closed channel (the receiver closed it or was dropped)";
+// Throws through a [[noreturn]] out-of-line function (runtime/error.hpp says why).
 inline void check_handle(const void* c, const char* what) {
-  if (!c) throw usage_error(std::string(what) + ": the handle is empty (moved from)");
+  if (!c) [[unlikely]] corio::detail::throw_usage_error(what, ": the handle is empty (moved from)");
 }
 }  // namespace detail
 

@@ -324,7 +324,7 @@ class receiver {
   friend std::pair<sender<U>, receiver<U>> channel();
   explicit receiver(detail::state<T>* s) noexcept : s_(s) {}
   detail::state<T>* checked(const char* what) const {
-    if (!s_) throw usage_error(std::string("corio::oneshot::receiver::") + what + ": the receiver was moved from");
+    if (!s_) [[unlikely]] corio::detail::throw_usage_error("corio::oneshot::receiver::", what, ": the receiver was moved from");
     return s_;
   }
   void reset() noexcept {

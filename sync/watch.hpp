@@ -264,7 +264,7 @@ class receiver {
   friend std::pair<sender<U>, receiver<U>> channel(A&&...);
   receiver(detail::state<T>* s, std::uint64_t seen) noexcept : s_(s), seen_(seen) {}
   detail::state<T>* checked(const char* what) const {
-    if (!s_) throw usage_error(std::string("corio::watch::receiver::") + what + ": the receiver was moved from");
+    if (!s_) [[unlikely]] corio::detail::throw_usage_error("corio::watch::receiver::", what, ": the receiver was moved from");
     return s_;
   }
   detail::state<T>* s_;
@@ -353,7 +353,7 @@ class sender {
   friend std::pair<sender<U>, receiver<U>> channel(A&&...);
   explicit sender(detail::state<T>* s) noexcept : s_(s) {}
   detail::state<T>* checked(const char* what) const {
-    if (!s_) throw usage_error(std::string("corio::watch::sender::") + what + ": the sender was moved from");
+    if (!s_) [[unlikely]] corio::detail::throw_usage_error("corio::watch::sender::", what, ": the sender was moved from");
     return s_;
   }
   void reset() noexcept {
