@@ -40,6 +40,7 @@
 #include <system_error>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -219,21 +220,27 @@ template <class S>
 task<void> write_all(connection<S>* c, const void* data, std::size_t n) {
   auto* p = static_cast<const char*>(data);
   std::size_t done = 0;
+  std::optional<poison_guard> guard;  // dropped between two writes: the caller can't know how much went
+  if (c) guard.emplace(c->tls, "a write_all was cancelled or failed part-way");
   while (done < n) {
     std::size_t k = co_await write(c, p + done, n - done);
     done += k;
   }
+  if (guard) guard->done();
 }
 
 template <class S>
 task<void> read_exact(connection<S>* c, void* data, std::size_t n) {
   auto* p = static_cast<char*>(data);
   std::size_t got = 0;
+  std::optional<poison_guard> guard;  // dropped part-way: the bytes it took are gone
+  if (c) guard.emplace(c->tls, "a read_exact was cancelled or failed part-way");
   while (got < n) {
     std::size_t k = co_await read(c, p + got, n - got);
     if (k == 0) throw corio::unexpected_eof("tls read_exact: the peer closed the stream", got, n);
     got += k;
   }
+  if (guard) guard->done();
 }
 
 template <class S>
