@@ -39,5 +39,6 @@
 #include "io/fs.hpp"
 #include "io/net.hpp"
 #include "io/signal.hpp"
+#include "io/tls.hpp"
 #include "runtime/blocking.hpp"
 #include "runtime/par.hpp"
