@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "../../runtime/detail/reactor.hpp"
+#include "backend_probe.hpp"
 #include "fault.hpp"
 #include "multishot_accept.hpp"
 #include "op_table.hpp"
@@ -167,7 +168,13 @@ class uring_reactor final : public reactor {
         break;
       }
     }
-    if (rc < 0) throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
+    if (rc < 0) {
+      if (classify_probe_error(-rc) == probe_result::transient)
+        throw std::system_error(-rc, std::generic_category(),
+                                "io_uring_queue_init: no io_uring instance for this runtime (a shortage of descriptors or "
+                                "memory, not a missing kernel feature, so no fallback to epoll)");
+      throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
+    }
     event_fd_ = ::eventfd(0, EFD_CLOEXEC);
     if (event_fd_ < 0) {
       int e = errno;
@@ -437,12 +444,12 @@ class uring_reactor final : public reactor {
 
 std::unique_ptr<reactor> make_uring_reactor(bool single_thread) { return std::make_unique<uring_reactor>(single_thread); }
 
-bool uring_available() noexcept {
+probe_result probe_uring() noexcept {
   io_uring ring;
   int rc = io_uring_queue_init(2, &ring, 0);
-  if (rc < 0) return false;
+  if (rc < 0) return classify_probe_error(-rc);
   io_uring_queue_exit(&ring);
-  return true;
+  return probe_result::supported;
 }
 
 namespace {
@@ -450,14 +457,15 @@ namespace {
 // Arms a multishot accept on a listening Unix socket of a throw-away ring and cancels it: a
 // kernel that knows IORING_ACCEPT_MULTISHOT (5.19) answers -ECANCELED, an older one refuses
 // the request (-EINVAL).
-bool probe_multishot_accept() noexcept {
+probe_result probe_multishot_accept() noexcept {
   io_uring ring;
-  if (io_uring_queue_init(4, &ring, 0) < 0) return false;
-  bool ok = false;
+  if (int rc = io_uring_queue_init(4, &ring, 0); rc < 0) return classify_probe_error(-rc);
+  probe_result result = probe_result::transient;  // until the kernel has answered
   int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   // An address of the family alone: the kernel binds an unused abstract name (autobind).
+  // (No socket: a shortage of descriptors or memory, not an answer about the kernel.)
   if (s >= 0 && ::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof(sa_family_t)) == 0 && ::listen(s, 1) == 0) {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring);
     io_uring_prep_multishot_accept(sqe, s, nullptr, nullptr, SOCK_CLOEXEC);
@@ -472,7 +480,12 @@ bool probe_multishot_accept() noexcept {
       io_uring_cqe* cqe = nullptr;
       while (io_uring_peek_cqe(&ring, &cqe) == 0 && cqe) {
         if (io_uring_cqe_get_data64(cqe) == 1 && !(cqe->flags & IORING_CQE_F_MORE)) {
-          ok = cqe->res == -ECANCELED;
+          // -ECANCELED: armed, so supported; -EINVAL: a kernel without it. Anything else
+          // (-ENOMEM, -EMFILE...) says nothing about the kernel.
+          if (cqe->res == -ECANCELED)
+            result = probe_result::supported;
+          else
+            result = classify_probe_error(-cqe->res);
           ++seen;
         } else if (io_uring_cqe_get_data64(cqe) == 2) {
           ++seen;
@@ -483,18 +496,29 @@ bool probe_multishot_accept() noexcept {
   }
   if (s >= 0) ::close(s);
   io_uring_queue_exit(&ring);
-  return ok;
+  return result;
 }
 
 }  // namespace
 
 bool multishot_accept_supported() noexcept {
-  static const bool supported = [] {
-    const char* env = std::getenv("CORIO_ACCEPT_MULTISHOT");
-    if (env && std::strcmp(env, "0") == 0) return false;
-    return probe_multishot_accept();
-  }();
-  return supported;
+  const char* env = std::getenv("CORIO_ACCEPT_MULTISHOT");
+  if (env && std::strcmp(env, "0") == 0) return false;
+  // 0: not known yet, 1: supported, 2: unsupported. Only a definite answer is kept: a probe
+  // that failed for want of descriptors or memory is run again on the next call. (Racing
+  // first calls may both probe; they store the same answer.)
+  static std::atomic<int> known{0};
+  switch (known.load(std::memory_order_relaxed)) {
+    case 1:
+      return true;
+    case 2:
+      return false;
+    default:
+      break;
+  }
+  probe_result r = probe_multishot_accept();
+  if (r != probe_result::transient) known.store(r == probe_result::supported ? 1 : 2, std::memory_order_relaxed);
+  return r == probe_result::supported;
 }
 
 }  // namespace corio::detail

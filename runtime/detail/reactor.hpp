@@ -131,8 +131,11 @@ class reactor {
 };
 
 /// The backend this process uses: io_uring unless it is unavailable (setup fails with EPERM,
-/// ENOSYS or ENOMEM) or CORIO_BACKEND=epoll; decided once. Throws std::runtime_error if
-/// CORIO_BACKEND holds something else.
+/// ENOSYS or EINVAL) or CORIO_BACKEND=epoll; decided once a probe gives a definite answer. A
+/// probe that fails for want of descriptors or memory (EMFILE, ENFILE, ENOMEM) decides nothing
+/// and answers io_uring, so the runtime being built reports the shortage (std::system_error from
+/// make_reactor) and a later one probes again (io/detail/backend_probe.hpp). Throws
+/// std::runtime_error if CORIO_BACKEND holds something else.
 backend_kind default_backend();
 
 /// Creates a reactor of the given kind. `single_thread`: only one thread will ever drive it
