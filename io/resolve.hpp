@@ -18,7 +18,8 @@
 namespace corio::net {
 
 /// Addresses for `host` (a name or a numeric address) and `port`, for stream sockets, in the
-/// resolver's order; never empty (an error is thrown instead).
+/// resolver's order; never empty (an error is thrown instead). A host with a NUL byte throws
+/// std::invalid_argument.
 task<std::vector<socket_address>> resolve(std::string host, std::uint16_t port);
 
 /// The category of getaddrinfo's EAI_* codes.
