@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -73,3 +75,16 @@ class socket_address {
 };
 
 }  // namespace corio::net
+
+// ---------------------------------------------------------------------------------------------
+// fmt support (issue 18): fmt::format("{}", addr) prints addr.to_string(); the string_view format
+// specs apply ("{:>22}" pads, for instance).
+
+/// Formats a socket_address as its to_string() ("1.2.3.4:80", "[::1]:80", "unix:/path").
+template <>
+struct fmt::formatter<corio::net::socket_address> : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(const corio::net::socket_address& a, FormatContext& ctx) const {
+    return fmt::formatter<std::string_view>::format(a.to_string(), ctx);
+  }
+};
