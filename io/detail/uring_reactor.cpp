@@ -51,6 +51,7 @@
 
 #include "../../runtime/detail/reactor.hpp"
 #include "backend_probe.hpp"
+#include "dir_op.hpp"
 #include "fault.hpp"
 #include "multishot_accept.hpp"
 #include "op_table.hpp"
@@ -87,6 +88,8 @@ unsigned readiness_of(io_kind k) noexcept {
       return 0;
   }
 }
+
+bool is_dir_op(io_kind k) noexcept { return k == io_kind::mkdirat || k == io_kind::unlinkat || k == io_kind::renameat; }
 
 void prep(io_uring_sqe* sqe, const io_request& r) noexcept {
   switch (r.kind) {
@@ -135,6 +138,15 @@ void prep(io_uring_sqe* sqe, const io_request& r) noexcept {
     case io_kind::shutdown:
       io_uring_prep_shutdown(sqe, r.fd, r.flags);
       break;
+    case io_kind::mkdirat:
+      io_uring_prep_mkdirat(sqe, r.dirfd, r.path, static_cast<mode_t>(r.mode));
+      break;
+    case io_kind::unlinkat:
+      io_uring_prep_unlinkat(sqe, r.dirfd, r.path, r.flags);
+      break;
+    case io_kind::renameat:
+      io_uring_prep_renameat(sqe, r.dirfd, r.path, r.dirfd, r.path2, static_cast<unsigned>(r.flags));
+      break;
   }
 }
 
@@ -174,6 +186,12 @@ class uring_reactor final : public reactor {
                                 "io_uring_queue_init: no io_uring instance for this runtime (a shortage of descriptors or "
                                 "memory, not a missing kernel feature, so no fallback to epoll)");
       throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
+    }
+    if (io_uring_probe* probe = io_uring_get_probe_ring(&ring_)) {
+      dir_ops_supported_ = io_uring_opcode_supported(probe, IORING_OP_MKDIRAT) &&
+                           io_uring_opcode_supported(probe, IORING_OP_UNLINKAT) &&
+                           io_uring_opcode_supported(probe, IORING_OP_RENAMEAT);
+      io_uring_free_probe(probe);
     }
     event_fd_ = ::eventfd(0, EFD_CLOEXEC);
     if (event_fd_ < 0) {
@@ -247,6 +265,13 @@ class uring_reactor final : public reactor {
         count_completed();
         return true;
       }
+    }
+    // A directory operation this kernel has no opcode for (dir_op.hpp): the system call, now.
+    if (is_dir_op(op->req.kind) && !dir_ops_supported_) {
+      *res = run_dir_op(op->req);
+      count_submitted();
+      count_completed();
+      return true;
     }
     // The slot first: if taking it throws (std::bad_alloc), no SQE has been prepared that
     // would reach the kernel with a stale tag and a buffer about to be freed.
@@ -430,6 +455,7 @@ class uring_reactor final : public reactor {
   }
 
   io_uring ring_{};
+  bool dir_ops_supported_ = false;  // IORING_OP_MKDIRAT, UNLINKAT and RENAMEAT all known
   std::vector<std::pair<std::uint64_t, int>> forged_;  // token -> result of its forged NOP
   int event_fd_ = -1;
   std::uint64_t event_buf_ = 0;

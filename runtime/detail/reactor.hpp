@@ -50,6 +50,11 @@ enum class io_kind : std::uint8_t {
   statx,     ///< statx(dirfd, path, flags, mask, stx)
   poll,      ///< poll(fd, events): completes with the ready events
   shutdown,  ///< shutdown(fd, how)
+  // Directory operations (corio::fs, issue 18): IORING_OP_MKDIRAT / UNLINKAT / RENAMEAT where
+  // the kernel has them, else (and under epoll) the system call, run at once on the worker.
+  mkdirat,   ///< mkdirat(dirfd, path, mode)
+  unlinkat,  ///< unlinkat(dirfd, path, flags) (flags: 0 or AT_REMOVEDIR)
+  renameat,  ///< renameat2(dirfd, path, dirfd, path2, flags)
 };
 
 struct io_request {
@@ -64,6 +69,7 @@ struct io_request {
   socklen_t* addrlen_out = nullptr;  ///< accept
   msghdr* msg = nullptr;
   const char* path = nullptr;
+  const char* path2 = nullptr;  ///< renameat: the new name
   int dirfd = -100;  ///< AT_FDCWD
   unsigned mode = 0;
   unsigned mask = 0;  ///< statx mask
