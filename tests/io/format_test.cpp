@@ -15,7 +15,7 @@ TEST_SUITE("format") {
     CHECK(fmt::format("{}", net::socket_address::parse("[::1]:443")) == "[::1]:443");
     CHECK(fmt::format("{}", net::socket_address::unix_path("/tmp/x.sock")) == "unix:/tmp/x.sock");
     CHECK(fmt::format("{}", net::socket_address()) == "(unspecified)");
-    CHECK(fmt::format("[{:>14}]", net::socket_address("1.2.3.4", 5)) == "[       1.2.3.4:5]");
+    CHECK(fmt::format("[{:>14}]", net::socket_address("1.2.3.4", 5)) == "[     1.2.3.4:5]");
   }
 
   TEST_CASE("corio's exceptions format as their message") {
