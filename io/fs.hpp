@@ -6,6 +6,7 @@
 //   auto [rd, wr] = corio::fs::pipe();
 //   co_await corio::fs::stdout_stream().write_all("done\n");
 
+#include "fs/directory.hpp"
 #include "fs/file.hpp"
 #include "fs/metadata.hpp"
 #include "fs/open_options.hpp"

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "../runtime/error.hpp"
+
 namespace corio {
 
 /// read_exact (or a buffered read that needs more) met the end of the stream first. `got` says
@@ -25,3 +27,8 @@ class unexpected_eof : public std::runtime_error {
 };
 
 }  // namespace corio
+
+// fmt support (issue 18): `fmt::format("{}", e)` prints the message.
+/// Formats corio::unexpected_eof as its what().
+template <>
+struct fmt::formatter<corio::unexpected_eof> : corio::detail::what_formatter {};

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <netdb.h>
 
+#include <stdexcept>
+
 #include "detail/offload.hpp"
 
 namespace corio::net {
@@ -21,6 +23,9 @@ const std::error_category& resolve_category() noexcept {
 }
 
 task<std::vector<socket_address>> resolve(std::string host, std::uint16_t port) {
+  // getaddrinfo would stop at a NUL and look up a shorter name.
+  if (host.find('\0') != std::string::npos)
+    throw std::invalid_argument(fmt::format("corio::net::resolve: host '{}' contains a NUL byte", host.substr(0, host.find('\0'))));
   // Built in its own statement: GCC 12 destroys a capturing lambda twice when it shares a
   // full-expression with co_await (a known miscompile).
   detail::offload_awaitable<std::vector<socket_address>> lookup([host, port] {

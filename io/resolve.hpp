@@ -19,7 +19,8 @@ namespace corio::net {
 
 /// Addresses for `host` (a name or a numeric address) and `port`, for stream sockets, in the
 /// resolver's order; never empty (an error is thrown instead: std::system_error in
-/// resolve_category() naming the host). getaddrinfo runs off the worker, on a helper thread.
+/// resolve_category() naming the host; a host with a NUL byte throws std::invalid_argument).
+/// getaddrinfo runs off the worker, on a helper thread.
 /// Cancel-safe: dropped, the lookup's result is discarded when it finishes.
 task<std::vector<socket_address>> resolve(std::string host, std::uint16_t port);
 

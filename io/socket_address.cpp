@@ -10,12 +10,31 @@
 namespace corio::net {
 
 namespace {
+/// `text` for an error message: a NUL would end what() early, so it shows as "\0".
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\0')
+      out += "\\0";
+    else
+      out += c;
+  }
+  return out;
+}
+
 [[noreturn]] void bad(std::string_view text, std::string_view why) {
-  throw std::invalid_argument(fmt::format("corio::net::socket_address: '{}': {}", text, why));
+  throw std::invalid_argument(fmt::format("corio::net::socket_address: '{}': {}", printable(text), why));
+}
+
+/// The C APIs below stop at a NUL, so text with one would be read as a shorter address.
+void reject_nul(std::string_view text, std::string_view what) {
+  if (text.find('\0') != std::string_view::npos) bad(text, fmt::format("{} contains a NUL byte", what));
 }
 }  // namespace
 
 socket_address::socket_address(std::string_view host, std::uint16_t port) {
+  reject_nul(host, "the host");
   std::string h(host);
   if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   auto* v4 = reinterpret_cast<sockaddr_in*>(&storage_);
@@ -45,6 +64,7 @@ socket_address::socket_address(const sockaddr* sa, socklen_t len) {
 
 socket_address socket_address::parse(std::string_view text) {
   if (text.substr(0, 5) == "unix:") return unix_path(text.substr(5));
+  reject_nul(text, "the address");
   std::size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) bad(text, "missing ':port'");
   std::string_view host = text.substr(0, colon), port_text = text.substr(colon + 1);
@@ -62,6 +82,7 @@ socket_address socket_address::unix_path(std::string_view path) {
   socket_address a;
   auto* un = reinterpret_cast<sockaddr_un*>(&a.storage_);
   if (path.empty()) bad(path, "empty Unix socket path");
+  reject_nul(path, "the Unix socket path");
   if (path.size() >= sizeof un->sun_path)
     bad(path, fmt::format("Unix socket path longer than {} bytes", sizeof un->sun_path - 1));
   un->sun_family = AF_UNIX;

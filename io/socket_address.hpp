@@ -6,11 +6,15 @@
 //   auto c = socket_address::parse("unix:/run/x.sock"); // or unix_path("/run/x.sock")
 //
 // Only numeric hosts are parsed here (no DNS): use corio::net::resolve for names. Bad input
-// throws std::invalid_argument naming the text and what is wrong with it.
+// throws std::invalid_argument naming the text and what is wrong with it; text with a NUL byte
+// is bad input (the system calls would see a shorter address), including in the abstract
+// namespace, so what to_string prints always parses back to the same address.
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+
+#include <fmt/format.h>
 
 #include <cstdint>
 #include <string>
@@ -23,16 +27,18 @@ class socket_address {
  public:
   /// An unspecified address (family AF_UNSPEC).
   socket_address() noexcept = default;
-  /// A numeric IPv4 or IPv6 host and a port. Throws std::invalid_argument.
+  /// A numeric IPv4 or IPv6 host and a port. Throws std::invalid_argument (also for a host
+  /// with a NUL byte).
   socket_address(std::string_view host, std::uint16_t port);
   /// From a raw address, e.g. what accept(2) returned.
   socket_address(const sockaddr* sa, socklen_t len);
 
   /// Parses "1.2.3.4:80", "[::1]:80", "unix:/path" (or "unix:@name" for the abstract
-  /// namespace). Throws std::invalid_argument.
+  /// namespace). Throws std::invalid_argument, also for text with a NUL byte.
   static socket_address parse(std::string_view text);
   /// A Unix-domain address; a leading '@' means the abstract namespace. Throws
-  /// std::invalid_argument for an empty or too long path (107 bytes at most).
+  /// std::invalid_argument for an empty or too long path (107 bytes at most) or one with a NUL
+  /// byte.
   static socket_address unix_path(std::string_view path);
   /// `0.0.0.0:port` (every IPv4 interface), for binding.
   static socket_address ipv4_any(std::uint16_t port);
@@ -73,3 +79,16 @@ class socket_address {
 };
 
 }  // namespace corio::net
+
+// ---------------------------------------------------------------------------------------------
+// fmt support (issue 18): fmt::format("{}", addr) prints addr.to_string(); the string_view format
+// specs apply ("{:>22}" pads, for instance).
+
+/// Formats a socket_address as its to_string() ("1.2.3.4:80", "[::1]:80", "unix:/path").
+template <>
+struct fmt::formatter<corio::net::socket_address> : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(const corio::net::socket_address& a, FormatContext& ctx) const {
+    return fmt::formatter<std::string_view>::format(a.to_string(), ctx);
+  }
+};

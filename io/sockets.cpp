@@ -7,10 +7,15 @@
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <charconv>
+#include <stdexcept>
+#include <string>
+#include <vector>
 #include <utility>
 #include <system_error>
 
 #include "../runtime/time.hpp"
+#include "resolve.hpp"
 #include "tcp_listener.hpp"
 #include "tcp_stream.hpp"
 #include "udp_socket.hpp"
@@ -151,6 +156,47 @@ task<tcp_stream> tcp_stream::connect(socket_address addr) {
 
 task<tcp_stream> tcp_stream::connect(socket_address addr, std::chrono::steady_clock::duration limit) {
   co_return co_await corio::timeout(limit, connect(addr));
+}
+
+// connect by host name (issue 18): resolve, then each address in turn; the error of the last.
+task<tcp_stream> tcp_stream::connect(std::string host, std::uint16_t port) {
+  std::vector<socket_address> addrs;
+  try {
+    addrs = co_await resolve(host, port);
+  } catch (const std::system_error& e) {
+    throw std::system_error(e.code(), fmt::format("connect to {}:{}: cannot resolve the host", host, port));
+  }
+  std::error_code last;
+  socket_address last_addr;
+  for (const socket_address& a : addrs) {
+    try {
+      co_return co_await connect(a);
+    } catch (const std::system_error& e) {
+      last = e.code();
+      last_addr = a;
+    }
+  }
+  throw std::system_error(last, fmt::format("connect to {}:{}: {} address{} tried, the last {}", host, port, addrs.size(),
+                                            addrs.size() == 1 ? "" : "es", last_addr.to_string()));
+}
+
+task<tcp_stream> tcp_stream::connect_host_port(std::string text) {
+  auto bad = [&](std::string_view why) {
+    std::string shown = text.substr(0, text.find('\0'));
+    return std::invalid_argument(fmt::format("corio::net::tcp_stream::connect: '{}': {}", shown, why));
+  };
+  if (text.find('\0') != std::string::npos) throw bad("contains a NUL byte");
+  std::size_t colon = text.rfind(':');
+  if (colon == std::string::npos) throw bad("missing ':port'");
+  std::string host = text.substr(0, colon), port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  else if (host.find(':') != std::string::npos) throw bad("an IPv6 host must be in brackets, as in [::1]:80");
+  if (host.empty()) throw bad("missing host before ':port'");
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535)
+    throw bad("the port must be a number in 0..65535");
+  co_return co_await connect(std::move(host), static_cast<std::uint16_t>(port));
 }
 
 void tcp_stream::set_nodelay(bool on) { detail::set_int_option(fd_.get(), IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0, "TCP_NODELAY"); }

@@ -12,6 +12,10 @@
 // never raise SIGPIPE. A moved-from or closed stream fails with EBADF.
 
 #include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "socket.hpp"
 
@@ -33,10 +37,35 @@ class tcp_stream : public stream_socket {
   /// Connects within `limit`; corio::timed_out when it runs out (the attempt is cancelled).
   static task<tcp_stream> connect(socket_address addr, std::chrono::steady_clock::duration limit);
 
+  // --- Connecting by host name (issue 18) ----------------------------------------------------
+  // Like Tokio's TcpStream::connect("host:port"): resolve, then try each address in turn.
+
+  /// Resolves `host` (a name or a numeric address, through corio::net::resolve, off the
+  /// worker) and connects to its addresses in the resolver's order until one accepts.
+  /// Throws std::system_error naming the host and port: the resolver's error if the name does
+  /// not resolve, else the last address's connect error (with that address and how many were
+  /// tried). Cancel-safe in that nothing leaks: dropped at a suspension point, the lookup or
+  /// the connect in flight is cancelled and its socket closed (a connection the kernel had
+  /// just made is closed too). Any task may call it; the caller resumes on a worker.
+  static task<tcp_stream> connect(std::string host, std::uint16_t port);
+
+  /// "host:port" or "[v6-address]:port", as connect(host, port). Throws
+  /// std::invalid_argument naming the text when it has no ':port', an empty host or a port
+  /// outside 0..65535 (or a NUL byte). A template so that connect({"1.2.3.4", 80}) still
+  /// means a socket_address.
+  template <class S>
+    requires std::convertible_to<const S&, std::string_view> && (!std::same_as<S, socket_address>)
+  static task<tcp_stream> connect(const S& host_port) {
+    return connect_host_port(std::string(std::string_view(host_port)));
+  }
+
   /// TCP_NODELAY: send small writes at once instead of coalescing them (Nagle).
   void set_nodelay(bool on);
   /// Whether TCP_NODELAY is set. std::system_error on failure.
   bool nodelay() const;
+
+ private:
+  static task<tcp_stream> connect_host_port(std::string text);
 };
 
 }  // namespace corio::net

@@ -1,8 +1,11 @@
 #pragma once
 // Exceptions the runtime throws. Each names the misuse or the event in its message.
 
+#include <fmt/format.h>
+
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace corio {
 
@@ -43,3 +46,28 @@ namespace detail {
 }  // namespace detail
 
 }  // namespace corio
+
+// ---------------------------------------------------------------------------------------------
+// fmt support (issue 18): the runtime's exceptions format as their what(), with the string_view
+// format specs. (Task ids, join_handle::id() and the unhandled-exception hook's id, are plain
+// std::uint64_t and format as numbers already.)
+
+namespace corio::detail {
+/// Formats any exception as its what().
+struct what_formatter : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(const std::exception& e, FormatContext& ctx) const {
+    return fmt::formatter<std::string_view>::format(std::string_view(e.what()), ctx);
+  }
+};
+}  // namespace corio::detail
+
+/// `fmt::format("{}", e)` for corio::cancelled: its message.
+template <>
+struct fmt::formatter<corio::cancelled> : corio::detail::what_formatter {};
+/// `fmt::format("{}", e)` for corio::timed_out: its message.
+template <>
+struct fmt::formatter<corio::timed_out> : corio::detail::what_formatter {};
+/// `fmt::format("{}", e)` for corio::usage_error: its message.
+template <>
+struct fmt::formatter<corio::usage_error> : corio::detail::what_formatter {};

@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "../../runtime/detail/reactor.hpp"
+#include "dir_op.hpp"
 #include "fault.hpp"
 #include "op_table.hpp"
 #include "wake_gate.hpp"
@@ -129,6 +130,10 @@ int attempt(io_op* op, bool retry) noexcept {
     }
     case io_kind::shutdown:
       return sys(::shutdown(r.fd, r.flags));
+    case io_kind::mkdirat:
+    case io_kind::unlinkat:
+    case io_kind::renameat:
+      return run_dir_op(r);
   }
   return -EINVAL;
 }

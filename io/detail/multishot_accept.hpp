@@ -17,6 +17,8 @@ inline constexpr unsigned completion_more = 1u << 1;
 /// Whether listeners may keep a multishot accept armed: the kernel runs it (probed once per
 /// process on a throw-away ring and a listening Unix socket: a kernel without it refuses the
 /// request with -EINVAL) and CORIO_ACCEPT_MULTISHOT is not "0" (a switch for comparisons).
+/// Only a definite answer is remembered: a probe that could not create its ring or socket
+/// (EMFILE, ENOMEM...) answers false for this call and runs again on the next.
 bool multishot_accept_supported() noexcept;
 
 }  // namespace corio::detail

@@ -50,6 +50,8 @@
 #include <vector>
 
 #include "../../runtime/detail/reactor.hpp"
+#include "backend_probe.hpp"
+#include "dir_op.hpp"
 #include "fault.hpp"
 #include "multishot_accept.hpp"
 #include "op_table.hpp"
@@ -86,6 +88,8 @@ unsigned readiness_of(io_kind k) noexcept {
       return 0;
   }
 }
+
+bool is_dir_op(io_kind k) noexcept { return k == io_kind::mkdirat || k == io_kind::unlinkat || k == io_kind::renameat; }
 
 void prep(io_uring_sqe* sqe, const io_request& r) noexcept {
   switch (r.kind) {
@@ -134,6 +138,15 @@ void prep(io_uring_sqe* sqe, const io_request& r) noexcept {
     case io_kind::shutdown:
       io_uring_prep_shutdown(sqe, r.fd, r.flags);
       break;
+    case io_kind::mkdirat:
+      io_uring_prep_mkdirat(sqe, r.dirfd, r.path, static_cast<mode_t>(r.mode));
+      break;
+    case io_kind::unlinkat:
+      io_uring_prep_unlinkat(sqe, r.dirfd, r.path, r.flags);
+      break;
+    case io_kind::renameat:
+      io_uring_prep_renameat(sqe, r.dirfd, r.path, r.dirfd, r.path2, static_cast<unsigned>(r.flags));
+      break;
   }
 }
 
@@ -167,7 +180,19 @@ class uring_reactor final : public reactor {
         break;
       }
     }
-    if (rc < 0) throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
+    if (rc < 0) {
+      if (classify_probe_error(-rc) == probe_result::transient)
+        throw std::system_error(-rc, std::generic_category(),
+                                "io_uring_queue_init: no io_uring instance for this runtime (a shortage of descriptors or "
+                                "memory, not a missing kernel feature, so no fallback to epoll)");
+      throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
+    }
+    if (io_uring_probe* probe = io_uring_get_probe_ring(&ring_)) {
+      dir_ops_supported_ = io_uring_opcode_supported(probe, IORING_OP_MKDIRAT) &&
+                           io_uring_opcode_supported(probe, IORING_OP_UNLINKAT) &&
+                           io_uring_opcode_supported(probe, IORING_OP_RENAMEAT);
+      io_uring_free_probe(probe);
+    }
     event_fd_ = ::eventfd(0, EFD_CLOEXEC);
     if (event_fd_ < 0) {
       int e = errno;
@@ -240,6 +265,13 @@ class uring_reactor final : public reactor {
         count_completed();
         return true;
       }
+    }
+    // A directory operation this kernel has no opcode for (dir_op.hpp): the system call, now.
+    if (is_dir_op(op->req.kind) && !dir_ops_supported_) {
+      *res = run_dir_op(op->req);
+      count_submitted();
+      count_completed();
+      return true;
     }
     // The slot first: if taking it throws (std::bad_alloc), no SQE has been prepared that
     // would reach the kernel with a stale tag and a buffer about to be freed.
@@ -423,6 +455,7 @@ class uring_reactor final : public reactor {
   }
 
   io_uring ring_{};
+  bool dir_ops_supported_ = false;  // IORING_OP_MKDIRAT, UNLINKAT and RENAMEAT all known
   std::vector<std::pair<std::uint64_t, int>> forged_;  // token -> result of its forged NOP
   int event_fd_ = -1;
   std::uint64_t event_buf_ = 0;
@@ -437,12 +470,12 @@ class uring_reactor final : public reactor {
 
 std::unique_ptr<reactor> make_uring_reactor(bool single_thread) { return std::make_unique<uring_reactor>(single_thread); }
 
-bool uring_available() noexcept {
+probe_result probe_uring() noexcept {
   io_uring ring;
   int rc = io_uring_queue_init(2, &ring, 0);
-  if (rc < 0) return false;
+  if (rc < 0) return classify_probe_error(-rc);
   io_uring_queue_exit(&ring);
-  return true;
+  return probe_result::supported;
 }
 
 namespace {
@@ -450,14 +483,15 @@ namespace {
 // Arms a multishot accept on a listening Unix socket of a throw-away ring and cancels it: a
 // kernel that knows IORING_ACCEPT_MULTISHOT (5.19) answers -ECANCELED, an older one refuses
 // the request (-EINVAL).
-bool probe_multishot_accept() noexcept {
+probe_result probe_multishot_accept() noexcept {
   io_uring ring;
-  if (io_uring_queue_init(4, &ring, 0) < 0) return false;
-  bool ok = false;
+  if (int rc = io_uring_queue_init(4, &ring, 0); rc < 0) return classify_probe_error(-rc);
+  probe_result result = probe_result::transient;  // until the kernel has answered
   int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   // An address of the family alone: the kernel binds an unused abstract name (autobind).
+  // (No socket: a shortage of descriptors or memory, not an answer about the kernel.)
   if (s >= 0 && ::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof(sa_family_t)) == 0 && ::listen(s, 1) == 0) {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring);
     io_uring_prep_multishot_accept(sqe, s, nullptr, nullptr, SOCK_CLOEXEC);
@@ -472,7 +506,12 @@ bool probe_multishot_accept() noexcept {
       io_uring_cqe* cqe = nullptr;
       while (io_uring_peek_cqe(&ring, &cqe) == 0 && cqe) {
         if (io_uring_cqe_get_data64(cqe) == 1 && !(cqe->flags & IORING_CQE_F_MORE)) {
-          ok = cqe->res == -ECANCELED;
+          // -ECANCELED: armed, so supported; -EINVAL: a kernel without it. Anything else
+          // (-ENOMEM, -EMFILE...) says nothing about the kernel.
+          if (cqe->res == -ECANCELED)
+            result = probe_result::supported;
+          else
+            result = classify_probe_error(-cqe->res);
           ++seen;
         } else if (io_uring_cqe_get_data64(cqe) == 2) {
           ++seen;
@@ -483,18 +522,29 @@ bool probe_multishot_accept() noexcept {
   }
   if (s >= 0) ::close(s);
   io_uring_queue_exit(&ring);
-  return ok;
+  return result;
 }
 
 }  // namespace
 
 bool multishot_accept_supported() noexcept {
-  static const bool supported = [] {
-    const char* env = std::getenv("CORIO_ACCEPT_MULTISHOT");
-    if (env && std::strcmp(env, "0") == 0) return false;
-    return probe_multishot_accept();
-  }();
-  return supported;
+  const char* env = std::getenv("CORIO_ACCEPT_MULTISHOT");
+  if (env && std::strcmp(env, "0") == 0) return false;
+  // 0: not known yet, 1: supported, 2: unsupported. Only a definite answer is kept: a probe
+  // that failed for want of descriptors or memory is run again on the next call. (Racing
+  // first calls may both probe; they store the same answer.)
+  static std::atomic<int> known{0};
+  switch (known.load(std::memory_order_relaxed)) {
+    case 1:
+      return true;
+    case 2:
+      return false;
+    default:
+      break;
+  }
+  probe_result r = probe_multishot_accept();
+  if (r != probe_result::transient) known.store(r == probe_result::supported ? 1 : 2, std::memory_order_relaxed);
+  return r == probe_result::supported;
 }
 
 }  // namespace corio::detail

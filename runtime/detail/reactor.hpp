@@ -50,6 +50,11 @@ enum class io_kind : std::uint8_t {
   statx,     ///< statx(dirfd, path, flags, mask, stx)
   poll,      ///< poll(fd, events): completes with the ready events
   shutdown,  ///< shutdown(fd, how)
+  // Directory operations (corio::fs, issue 18): IORING_OP_MKDIRAT / UNLINKAT / RENAMEAT where
+  // the kernel has them, else (and under epoll) the system call, run at once on the worker.
+  mkdirat,   ///< mkdirat(dirfd, path, mode)
+  unlinkat,  ///< unlinkat(dirfd, path, flags) (flags: 0 or AT_REMOVEDIR)
+  renameat,  ///< renameat2(dirfd, path, dirfd, path2, flags)
 };
 
 struct io_request {
@@ -64,6 +69,7 @@ struct io_request {
   socklen_t* addrlen_out = nullptr;  ///< accept
   msghdr* msg = nullptr;
   const char* path = nullptr;
+  const char* path2 = nullptr;  ///< renameat: the new name
   int dirfd = -100;  ///< AT_FDCWD
   unsigned mode = 0;
   unsigned mask = 0;  ///< statx mask
@@ -131,8 +137,11 @@ class reactor {
 };
 
 /// The backend this process uses: io_uring unless it is unavailable (setup fails with EPERM,
-/// ENOSYS or ENOMEM) or CORIO_BACKEND=epoll; decided once. Throws std::runtime_error if
-/// CORIO_BACKEND holds something else.
+/// ENOSYS or EINVAL) or CORIO_BACKEND=epoll; decided once a probe gives a definite answer. A
+/// probe that fails for want of descriptors or memory (EMFILE, ENFILE, ENOMEM) decides nothing
+/// and answers io_uring, so the runtime being built reports the shortage (std::system_error from
+/// make_reactor) and a later one probes again (io/detail/backend_probe.hpp). Throws
+/// std::runtime_error if CORIO_BACKEND holds something else.
 backend_kind default_backend();
 
 /// Creates a reactor of the given kind. `single_thread`: only one thread will ever drive it

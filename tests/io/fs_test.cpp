@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -775,5 +776,83 @@ TEST_SUITE("fs_stdio") {
     }
     CHECK(err_code == EPIPE);
     CHECK(what.find("stdout") != std::string::npos);
+  }
+
+  // --- Directory operations (issue 18), on both backends ---------------------------------------
+
+  TEST_CASE("directory operations: create, list, rename, copy, remove, on both backends") {
+    for (io_backend b : {io_backend::epoll, io_backend::uring}) {
+      std::optional<runtime> rt;
+      try {
+        rt.emplace(runtime::builder().current_thread().backend(b).build());
+      } catch (const std::system_error&) {
+        MESSAGE("io_uring unavailable here; that backend skipped");
+        continue;
+      }
+      INFO("backend ", std::string(rt->backend_name()));
+      temp_dir d;
+      rt->block_on([](const temp_dir& d) -> task<void> {
+        co_await fs::create_dir(d / "a");
+        CHECK((co_await fs::metadata(d / "a")).is_directory());
+        co_await expect_error(fs::create_dir(d / "a"), EEXIST, "create_dir " + d / "a");
+        co_await expect_error(fs::create_dir(d / "x/y"), ENOENT, "create_dir " + d / "x/y");
+
+        co_await fs::create_dir_all(d / "a/b/c/");
+        co_await fs::create_dir_all(d / "a/b/c");  // already there: nothing to do
+        CHECK((co_await fs::metadata(d / "a/b/c")).is_directory());
+        co_await fs::write(d / "a/f.txt", "hello");
+        co_await expect_error(fs::create_dir_all(d / "a/f.txt/sub"), ENOTDIR, "create_dir_all");
+        co_await expect_error(fs::create_dir_all(d / "a/f.txt"), EEXIST, "create_dir_all " + d / "a/f.txt");
+        REQUIRE(::symlink("f.txt", (d / "a/link").c_str()) == 0);
+
+        auto entries = co_await fs::read_dir(d / "a");
+        std::sort(entries.begin(), entries.end(), [](const fs::dir_entry& x, const fs::dir_entry& y) { return x.name < y.name; });
+        REQUIRE(entries.size() == 3);
+        CHECK(entries[0] == fs::dir_entry{"b", fs::file_kind::directory});
+        CHECK(entries[1] == fs::dir_entry{"f.txt", fs::file_kind::regular});
+        CHECK(entries[2] == fs::dir_entry{"link", fs::file_kind::symlink});
+        CHECK((co_await fs::read_dir(d / "a/b/c")).empty());
+        co_await expect_error(fs::read_dir(d / "nope"), ENOENT, "read_dir " + d / "nope");
+        co_await expect_error(fs::read_dir(d / "a/f.txt"), ENOTDIR, "read_dir");
+
+        CHECK(co_await fs::copy(d / "a/f.txt", d / "g.txt") == 5);
+        CHECK(co_await fs::read_to_string(d / "g.txt") == "hello");
+        co_await fs::write(d / "g.txt", "longer contents");
+        CHECK(co_await fs::copy(d / "a/f.txt", d / "g.txt") == 5);  // overwrites
+        CHECK(co_await fs::read_to_string(d / "g.txt") == "hello");
+        co_await expect_error(fs::copy(d / "nope", d / "h.txt"), ENOENT, "copy " + d / "nope");
+
+        co_await fs::rename(d / "g.txt", d / "h.txt");
+        CHECK(co_await fs::read_to_string(d / "h.txt") == "hello");
+        co_await expect_error(fs::metadata(d / "g.txt"), ENOENT);
+        co_await expect_error(fs::rename(d / "g.txt", d / "i.txt"), ENOENT, "rename " + d / "g.txt" + " -> " + d / "i.txt");
+
+        co_await fs::remove_file(d / "h.txt");
+        co_await expect_error(fs::remove_file(d / "h.txt"), ENOENT, "remove_file " + d / "h.txt");
+        co_await expect_error(fs::remove_file(d / "a"), EISDIR, "remove_file");
+        co_await expect_error(fs::remove_dir(d / "a"), ENOTEMPTY, "remove_dir " + d / "a");
+        co_await fs::remove_dir(d / "a/b/c");
+        co_await expect_error(fs::metadata(d / "a/b/c"), ENOENT);
+
+        co_await expect_error(fs::remove_dir_all(d / "a/f.txt"), ENOTDIR, "remove_dir_all");
+        co_await expect_error(fs::remove_dir_all(d / "nope"), ENOENT, "remove_dir_all " + d / "nope");
+        co_await fs::remove_dir_all(d / "a");  // the symlink goes, not its target's contents
+        co_await expect_error(fs::metadata(d / "a"), ENOENT);
+        CHECK((co_await fs::read_dir(d.path)).empty());
+      }(d));
+    }
+  }
+
+  TEST_CASE("directory operations reject a path with a NUL byte") {
+    auto rt = test::single();
+    rt.block_on([]() -> task<void> {
+      std::string what;
+      try {
+        co_await fs::create_dir(std::string("/tmp/a\0b", 8));
+      } catch (const std::invalid_argument& e) {
+        what = e.what();
+      }
+      CHECK(what.find("NUL byte") != std::string::npos);
+    }());
   }
 }

@@ -4,12 +4,15 @@
 #include <doctest/doctest.h>
 #include <corio/io/net.hpp>
 
+#include <fmt/format.h>
+
 #include <csignal>
 #include <cstring>
 #include <string>
 #include <system_error>
 #include <vector>
 
+#include "support/resolver.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
@@ -177,6 +180,68 @@ TEST_SUITE("tcp") {
       auto l = tcp_listener::bind({"127.0.0.1", 0});
       auto s = co_await tcp_stream::connect(l.local_address(), 5s);
       CHECK(s.is_open());
+    }());
+  }
+
+  // --- connect by host name (issue 18) ---------------------------------------------------------
+
+  TEST_CASE("connect(host, port) and connect(\"host:port\") resolve and connect") {
+    auto rt = test::multi();
+    rt.block_on([]() -> task<void> {
+      auto l = tcp_listener::bind({"127.0.0.1", 0});
+      const std::uint16_t port = l.local_address().port();
+      auto a = co_await tcp_stream::connect("127.0.0.1", port);
+      CHECK(a.peer_address() == l.local_address());
+      auto b = co_await tcp_stream::connect(fmt::format("127.0.0.1:{}", port));
+      CHECK(b.peer_address() == l.local_address());
+      auto c = co_await tcp_stream::connect(std::string("[127.0.0.1]:") + std::to_string(port));
+      CHECK(c.peer_address() == l.local_address());
+      if (test::system_resolves("localhost")) {
+        // localhost may resolve to ::1 first, where nothing listens: the next address is tried.
+        auto d = co_await tcp_stream::connect("localhost", port);
+        CHECK(d.peer_address() == l.local_address());
+      } else {
+        MESSAGE("this system cannot resolve 'localhost'; that part skipped");
+      }
+    }());
+  }
+
+  TEST_CASE("connect(host, port) errors name the host, the port and the last error") {
+    auto rt = test::single();
+    rt.block_on([]() -> task<void> {
+      std::uint16_t port;
+      {
+        auto l = tcp_listener::bind({"127.0.0.1", 0});
+        port = l.local_address().port();
+      }  // closed: nothing listens there now
+      std::string what;
+      int code = 0;
+      try {
+        co_await tcp_stream::connect("127.0.0.1", port);
+      } catch (const std::system_error& e) {
+        what = e.what();
+        code = e.code().value();
+      }
+      CHECK(code == ECONNREFUSED);
+      CHECK(what.find(fmt::format("connect to 127.0.0.1:{}", port)) != std::string::npos);
+      CHECK(what.find("1 address tried") != std::string::npos);
+      what.clear();
+      try {
+        co_await tcp_stream::connect("no-such-host.invalid", 80);
+      } catch (const std::system_error& e) {
+        what = e.what();
+      }
+      CHECK(what.find("no-such-host.invalid:80") != std::string::npos);
+      for (const char* bad : {"127.0.0.1", "127.0.0.1:", ":80", "127.0.0.1:65536", "::1:80", "127.0.0.1:8x"}) {
+        what.clear();
+        try {
+          co_await tcp_stream::connect(std::string_view(bad));
+        } catch (const std::invalid_argument& e) {
+          what = e.what();
+        }
+        INFO(bad);
+        CHECK(what.find(bad) != std::string::npos);
+      }
     }());
   }
 }
