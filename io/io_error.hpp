@@ -29,6 +29,8 @@ class unexpected_eof : public std::runtime_error {
 }  // namespace corio
 
 // fmt support (issue 18): `fmt::format("{}", e)` prints the message.
+/// @cond fmt_formatters
 /// Formats corio::unexpected_eof as its what().
 template <>
 struct fmt::formatter<corio::unexpected_eof> : corio::detail::what_formatter {};
+/// @endcond

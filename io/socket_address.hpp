@@ -84,6 +84,7 @@ class socket_address {
 // fmt support (issue 18): fmt::format("{}", addr) prints addr.to_string(); the string_view format
 // specs apply ("{:>22}" pads, for instance).
 
+/// @cond fmt_formatters
 /// Formats a socket_address as its to_string() ("1.2.3.4:80", "[::1]:80", "unix:/path").
 template <>
 struct fmt::formatter<corio::net::socket_address> : fmt::formatter<std::string_view> {
@@ -92,3 +93,4 @@ struct fmt::formatter<corio::net::socket_address> : fmt::formatter<std::string_v
     return fmt::formatter<std::string_view>::format(a.to_string(), ctx);
   }
 };
+/// @endcond

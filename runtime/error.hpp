@@ -62,6 +62,7 @@ struct what_formatter : fmt::formatter<std::string_view> {
 };
 }  // namespace corio::detail
 
+/// @cond fmt_formatters (fmt's customisation point: documented in prose, not by Doxygen)
 /// `fmt::format("{}", e)` for corio::cancelled: its message.
 template <>
 struct fmt::formatter<corio::cancelled> : corio::detail::what_formatter {};
@@ -71,3 +72,4 @@ struct fmt::formatter<corio::timed_out> : corio::detail::what_formatter {};
 /// `fmt::format("{}", e)` for corio::usage_error: its message.
 template <>
 struct fmt::formatter<corio::usage_error> : corio::detail::what_formatter {};
+/// @endcond

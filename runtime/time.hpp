@@ -75,6 +75,7 @@ class [[nodiscard]] sleep_awaitable : detail::timer_node {
   /// Completes at `deadline`. Must be awaited in a task on a runtime (else corio::usage_error);
   /// the timer lives in the worker that armed it, and aborting the task disarms it.
   explicit sleep_awaitable(clock::time_point deadline) noexcept : deadline_(deadline) {}
+  /// Moves a sleep that has not been awaited yet (the deadline is kept; nothing is armed).
   sleep_awaitable(sleep_awaitable&& o) noexcept : deadline_(o.deadline_) {}
   sleep_awaitable& operator=(sleep_awaitable&&) = delete;
   ~sleep_awaitable();
@@ -93,10 +94,13 @@ class [[nodiscard]] sleep_awaitable : detail::timer_node {
   detail::worker* armed_on_ = nullptr;
 };
 
-/// Completes at `deadline` (at once if it has passed).
+/// Completes at `deadline` (at once if it has passed). Cancel-safe: dropped while it waits
+/// (an aborted task, a lost select or timeout), it disarms its timer and has taken nothing.
+/// Awaited by the task that made it, on any worker.
 inline sleep_awaitable sleep_until(clock::time_point deadline) noexcept { return sleep_awaitable(deadline); }
 
-/// Completes after `d` (measured from this call).
+/// Completes after `d` (measured from this call; huge or NaN durations saturate, a zero or
+/// negative one completes at once). Cancel-safe, as sleep_until.
 template <class Rep, class Period>
 sleep_awaitable sleep(std::chrono::duration<Rep, Period> d) {
   return sleep_awaitable(detail::saturating_deadline(now(), d));
@@ -128,12 +132,14 @@ class interval {
   interval(clock::time_point start, clock::duration period, missed_tick_behavior b = missed_tick_behavior::burst);
 
   /// Completes at the next tick and returns the instant it was scheduled for. One task at a
-  /// time: an interval is a plain object, not synchronised.
+  /// time: an interval is a plain object, not synchronised. Cancel-safe: a tick dropped
+  /// before it completes is not consumed; the next call returns the same tick.
   task<clock::time_point> tick();
   /// The next tick is one period from now.
   void reset() { next_ = detail::saturating_deadline(now(), period_); }
-  /// The period and the missed-tick behaviour it was made with.
+  /// The period it was made with.
   clock::duration period() const noexcept { return period_; }
+  /// The missed-tick behaviour it was made with.
   missed_tick_behavior behavior() const noexcept { return behavior_; }
 
  private:

@@ -34,9 +34,11 @@ namespace corio::fs {
 
 /// One entry of a directory listing: its name (no directory part) and kind.
 struct dir_entry {
+  /// The entry's name within the directory (no "/").
   std::string name;
   /// The entry's kind, not following a symlink (file_kind::symlink for one).
   file_kind kind = file_kind::unknown;
+  /// Equal when name and kind are.
   friend bool operator==(const dir_entry&, const dir_entry&) = default;
 };
 
