@@ -160,10 +160,12 @@ class uring_reactor final : public reactor {
     unsigned entries = 256;
     unsigned tiny = fault::ring_entries();  // a tiny completion queue, for the fault tests
     std::vector<unsigned> candidates;
+    // TASKRUN_FLAG (with either of them, 5.19) makes the kernel raise IORING_SQ_TASKRUN when
+    // completion work is waiting, so the zero-timeout poll knows when to enter (poll_events).
     if (single_thread)
       candidates.push_back(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED |
-                           IORING_SETUP_SUBMIT_ALL);
-    candidates.push_back(IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL);
+                           IORING_SETUP_SUBMIT_ALL | IORING_SETUP_TASKRUN_FLAG);
+    candidates.push_back(IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_TASKRUN_FLAG);
     candidates.push_back(0);
     int rc = -EINVAL;
     for (unsigned flags : candidates) {
@@ -217,10 +219,7 @@ class uring_reactor final : public reactor {
 
   std::size_t park(std::optional<std::chrono::nanoseconds> timeout) override {
     drain_inbox();
-    if (timeout && timeout->count() == 0) {
-      if (io_uring_sq_ready(&ring_)) submit();
-      return reap();
-    }
+    if (timeout && timeout->count() == 0) return poll_events();
     arm_wake_read();
     if (!gate_.enter()) {
       submit();
@@ -323,6 +322,29 @@ class uring_reactor final : public reactor {
       sqe = io_uring_get_sqe(&ring_);
     }
     return sqe;
+  }
+
+  /// The zero-timeout park: hands queued SQEs to the kernel and reaps. With COOP_TASKRUN or
+  /// DEFER_TASKRUN a finished operation's CQE is posted only by task work that runs when this
+  /// thread enters the kernel, so a worker that never blocks (always busy) would never see its
+  /// completions: the kernel flags pending task work (IORING_SQ_TASKRUN, thanks to
+  /// TASKRUN_FLAG) and then the poll enters with GETEVENTS. One load when nothing is pending.
+  std::size_t poll_events() noexcept {
+    if (io_uring_sq_ready(&ring_)) {
+      submit();  // io_uring_submit enters with GETEVENTS when the flag is up (liburing)
+    } else if (IO_URING_READ_ONCE(*ring_.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) {
+      for (;;) {
+        int rc = fault::enter_result();
+        if (rc == 0) rc = io_uring_get_events(&ring_);
+        if (rc == -EINTR) continue;
+        if (rc == -EBUSY) {  // completion queue full: reap makes room, then run the work
+          if (reap() == 0) break;
+          continue;
+        }
+        break;
+      }
+    }
+    return reap();
   }
 
   int submit() noexcept {

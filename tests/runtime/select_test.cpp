@@ -9,6 +9,7 @@
 #include <corio/sync/mutex.hpp>
 #include <corio/sync/notify.hpp>
 #include <corio/sync/semaphore.hpp>
+#include <corio/sync/watch.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -322,11 +323,10 @@ TEST_SUITE("select") {
     });
   }
 
-  // KNOWN FAILURE on io_uring, skipped: while the other branch always has a message ready the
-  // worker never parks, and its reactor's zero-timeout poll (maintenance) enters the kernel only
-  // when it has SQEs to submit, so with DEFER_TASKRUN the multishot accept's completion is never
-  // run: the accept starves (nothing is lost; epoll passes). Fix belongs in uring_reactor.cpp.
-  TEST_CASE("cancel safety: tcp accept" * doctest::skip(true)) {
+  // Also a regression test for the io_uring reactor: while the other branch always has a
+  // message ready the worker never parks, and its zero-timeout poll must still enter the kernel
+  // to run the completion work (COOP/DEFER_TASKRUN) or the accept starves.
+  TEST_CASE("cancel safety: tcp accept") {
     const int n = static_cast<int>(test::scaled(500));
     with_noise([n](mpsc::receiver<int>& noise_rx) -> task<void> {
       auto l = net::tcp_listener::bind({"127.0.0.1", 0});
@@ -377,6 +377,77 @@ TEST_SUITE("select") {
         }
       }
       co_await f;
+    });
+  }
+
+  TEST_CASE("cancel safety: watch::changed") {
+    const int n = static_cast<int>(test::scaled(10'000));
+    with_noise([n](mpsc::receiver<int>& noise_rx) -> task<void> {
+      auto [wtx, wrx] = watch::channel<int>(0);
+      auto [ack_tx, ack_rx] = mpsc::unbounded<int>();
+      auto sender = [](watch::sender<int> tx, mpsc::receiver<int> acks, int count) -> task<void> {
+        for (int i = 1; i <= count; ++i) {
+          tx.send_replace(i);
+          co_await acks.recv();  // one change outstanding at a time: none is overwritten
+        }
+      };
+      auto f = spawn(sender(std::move(wtx), std::move(ack_rx), n));
+      int next = 1;
+      while (next <= n) {
+        auto r = co_await select(wrx.changed(), noise_rx.recv());
+        if (r.index() == 1) continue;
+        int v = *wrx.borrow_and_update();
+        REQUIRE(v == next);  // a lost race neither marked it seen nor skipped it
+        ack_tx.send(v);
+        ++next;
+      }
+      co_await f;
+    });
+  }
+
+  // Only what read_operation guarantees is checked: bytes returned by a read that lost the race
+  // at its suspension point are not lost. (A recv the kernel completes at the very moment its
+  // branch is dropped would lose its bytes, the documented race; byte count and sum would show
+  // it.)
+  // KNOWN FAILURE on io_uring, skipped: the test hangs there every run (the 60 s bound fires;
+  // no byte mismatch is reported, so it is a stuck read or a loser's cancellation that never
+  // ends, not lost data). Not yet diagnosed. Passes on epoll: CORIO_BACKEND=epoll with
+  // --no-skip.
+  TEST_CASE("cancel safety: tcp_stream read (byte count and sum)" * doctest::skip(true)) {
+    const long total = test::scaled(200'000);
+    with_noise([total](mpsc::receiver<int>& noise_rx) -> task<void> {
+      auto l = net::tcp_listener::bind({"127.0.0.1", 0});
+      auto client = co_await net::tcp_stream::connect(l.local_address());
+      auto server = co_await l.accept();
+      auto writer = [](net::tcp_stream s, long count) -> task<void> {
+        std::vector<unsigned char> chunk(977);
+        long sent = 0;
+        while (sent < count) {
+          std::size_t k = static_cast<std::size_t>(std::min<long>(count - sent, 977));
+          for (std::size_t i = 0; i < k; ++i) chunk[i] = static_cast<unsigned char>((sent + static_cast<long>(i)) % 251);
+          co_await s.write_all(chunk.data(), k);
+          sent += static_cast<long>(k);
+          co_await yield_now();
+        }
+      };  // the stream closes: end of stream for the reader
+      auto f = spawn(writer(std::move(client), total));
+      long got = 0, sum = 0, expect = 0;
+      for (long i = 0; i < total; ++i) expect += i % 251;
+      unsigned char buf[300];
+      for (;;) {
+        auto r = co_await select(server.read(buf, sizeof buf), noise_rx.recv());
+        if (r.index() == 1) continue;
+        std::size_t k = std::get<0>(r);
+        if (k == 0) break;
+        for (std::size_t i = 0; i < k; ++i) {
+          REQUIRE(buf[i] == (got + static_cast<long>(i)) % 251);  // in order: none lost or twice
+          sum += buf[i];
+        }
+        got += static_cast<long>(k);
+      }
+      co_await f;
+      CHECK(got == total);
+      CHECK(sum == expect);
     });
   }
 
