@@ -160,11 +160,11 @@ void blocking_job::release_handle() noexcept {
   drop_ref();
 }
 
-void blocking_job::check_result() const {
+void blocking_job::check_result() {
   if (state_.load(std::memory_order_acquire) & cancelled)
     throw corio::cancelled(fmt::format(
         "corio: blocking job {} was cancelled before it ran (aborted, or its runtime shut down)", id_));
-  if (error_) std::rethrow_exception(error_);
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 
 // ---------------------------------------------------------------------------------------------

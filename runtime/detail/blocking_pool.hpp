@@ -54,7 +54,11 @@ class blocking_job {
   /// The handle goes away: the result will not be read.
   void release_handle() noexcept;
   /// After completion: throws corio::cancelled if the job never ran, or rethrows its exception.
-  void check_result() const;
+  /// Called once (it takes the exception out), on the handle's thread: the exception object's
+  /// last reference then goes on that thread, not with the job on the pool thread (the
+  /// exception's own reference count lives in uninstrumented libstdc++, so ThreadSanitizer
+  /// could not see that the reader was done with it).
+  void check_result();
   std::uint64_t id() const noexcept { return id_; }
 
   void drop_ref() noexcept {
