@@ -496,11 +496,12 @@ TEST_SUITE("tls") {
       } catch (const std::system_error& e) {
         CHECK(e.code() == tls::errc::stream_unusable);
       }
-      c = {};  // dropped without close_notify: the server sees unexpected_eof
+      c = {};  // dropped without close_notify: the server sees unexpected_eof, or a reset when
+               // the client's socket still held unread bytes as it closed (the kernel sends RST)
       try {
         co_await server;
       } catch (const std::system_error& e) {
-        CHECK(e.code() == tls::errc::unexpected_eof);
+        CHECK((e.code() == tls::errc::unexpected_eof || e.code() == std::errc::connection_reset));
       }
     }());
     auto ctx = tls::context::server();
