@@ -1,5 +1,5 @@
 // libFuzzer harness for the HTTP/1.1 request-head parser of the examples (examples/http_head.hpp).
-//   clang++-19 -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. tests/fuzz/http_head_fuzz.cpp -o http_head_fuzz
+//   clang++-19 -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined tests/fuzz/http_head_fuzz.cpp -o http_head_fuzz
 //   ./http_head_fuzz -max_total_time=60 tests/fuzz/corpus/http_head
 //
 // Besides "no crash, no out-of-bounds read, no undefined behaviour", each input checks what the
@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "examples/http_head.hpp"
+#include "../../examples/http_head.hpp"
 
 namespace {
 
