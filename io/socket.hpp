@@ -10,7 +10,8 @@
 // Buffers: the caller owns them; they must stay valid until the await completes. If the task
 // is aborted (or the operation loses a select / timeout) while the kernel holds the buffer, the
 // operation is cancelled in the kernel and the task's frame, and so a buffer in it, is kept
-// alive until the kernel lets go.
+// alive until the kernel lets go. A stream read the kernel completed anyway leaves what it read
+// to the stream's next read (detail/read_stash.hpp).
 //
 // Threads: a stream socket is meant for one task at a time (split() it to read and write from
 // two tasks); a datagram socket may be shared by tasks that only send and receive. close(),
@@ -34,17 +35,23 @@
 
 namespace corio::net {
 
-/// The awaitable of one read or receive (stream_socket::read, read_half::read,
-/// datagram_socket::recv): `co_await` resumes with the number of bytes read, 0 at end of
-/// stream. Throws std::system_error (the errno, the addresses in the message) on failure.
+/// The awaitable of one read on a stream (stream_socket::read, read_half::read): `co_await`
+/// resumes with the number of bytes read, 0 at end of stream. Throws std::system_error (the
+/// errno, the addresses in the message) on failure.
 ///
-/// **Cancel safety:** cancel-safe while it has returned nothing, with one race. Dropped at its
-/// suspension point, the kernel request is cancelled and no byte is consumed, so the same read
-/// can simply be retried. The race: a read the kernel already completed (io_uring), or one
-/// done at once whose task was dropped before it ran again, is not reported, and the bytes it
-/// copied into the buffer are gone from the socket. A protocol that cannot afford that reads
-/// from one task that is never dropped mid-read (e.g. a buffered_reader in a reader task).
-using read_operation = detail::io_call<detail::to_size>;
+/// **Cancel safety:** cancel-safe while it has returned nothing. Dropped at its suspension
+/// point (it lost a select or a timeout, or its task was aborted), the kernel request is
+/// cancelled; if the kernel had already completed it, what it read (bytes, the end of the
+/// stream, or an error) is kept by the stream and returned by its next read or read_exact, in
+/// order. So the same read can simply be awaited again: no byte is lost or reordered. Tokio's
+/// `AsyncReadExt::read` makes the same promise.
+using read_operation = detail::stream_read;
+/// The awaitable of one receive on a connected datagram socket (datagram_socket::recv):
+/// resumes with the datagram's size (truncated to the buffer). std::system_error on failure.
+///
+/// **Cancel safety:** cancel-safe while nothing was received, with one race: a datagram the
+/// kernel delivered exactly as the receive was dropped is lost (datagrams may be lost anyway).
+using recv_operation = detail::io_call<detail::to_size>;
 /// The awaitable of one write or send (stream_socket::write, write_half::write,
 /// datagram_socket::send): `co_await` resumes with the number of bytes written, which may be
 /// fewer than asked. Throws std::system_error (EPIPE, ECONNRESET, ...) on failure; never
@@ -94,11 +101,11 @@ class stream_reader {
  public:
   /// Reads what is available, up to `n` bytes, waiting for at least one: resumes with the
   /// count, 0 at end of stream. std::system_error (ECONNRESET, EBADF, ...) on failure. The
-  /// buffer must stay valid until the await completes.
+  /// buffer, and this stream, must stay valid until the await completes.
   ///
-  /// **Cancel safety:** cancel-safe while it has returned nothing (see read_operation for the
-  /// one race that can drop the bytes of a read completing as it is cancelled).
-  read_operation read(void* data, std::size_t n) { return detail::read_some(self_fd(), data, n, true); }
+  /// **Cancel safety:** cancel-safe (see read_operation): a read dropped after the kernel
+  /// completed it leaves what it read to the stream's next read.
+  read_operation read(void* data, std::size_t n) { return detail::read_some(self_fd(), data, n, true, &stash_); }
   /// read() into `buf`.
   read_operation read(std::span<std::byte> buf) { return read(buf.data(), buf.size()); }
   /// read() into `buf`.
@@ -108,14 +115,17 @@ class stream_reader {
   ///
   /// **Cancel safety:** not cancel-safe. Dropped part-way, the bytes read so far are in
   /// `data[0, k)` but k is not reported, and they are gone from the socket.
-  task<void> read_exact(void* data, std::size_t n) { return detail::read_exact(self_fd(), data, n, true); }
+  task<void> read_exact(void* data, std::size_t n) { return detail::read_exact(self_fd(), data, n, true, &stash_); }
   /// read_exact() into `buf`.
   task<void> read_exact(std::span<std::byte> buf) { return read_exact(buf.data(), buf.size()); }
   /// read_exact() into `buf`.
   task<void> read_exact(std::span<char> buf) { return read_exact(buf.data(), buf.size()); }
 
  private:
+  friend class stream_socket;  // split() hands the stash to the read half
   int self_fd() const noexcept { return static_cast<const Derived*>(this)->native_handle(); }
+
+  detail::read_stash stash_;  ///< what a dropped read took, for the next read (read_stash.hpp)
 };
 
 /// The writing side of a connected stream socket (tcp_stream, unix_stream, write_half). Writes
@@ -199,7 +209,10 @@ class stream_socket : public socket_base, public stream_reader<stream_socket>, p
   /// Never throws but std::bad_alloc.
   std::pair<read_half, write_half> split() && {
     auto shared = std::make_shared<detail::fd>(std::move(fd_));
-    return {read_half(shared), write_half(shared)};
+    std::pair<read_half, write_half> halves{read_half(shared), write_half(shared)};
+    static_cast<stream_reader<read_half>&>(halves.first).stash_ =
+        std::move(static_cast<stream_reader<stream_socket>&>(*this).stash_);  // kept bytes read first
+    return halves;
   }
 
  protected:
@@ -236,9 +249,9 @@ class datagram_socket : public socket_base {
     return write_operation(detail::send_request(fd_.get(), data, n), "send");
   }
   /// On a connected socket: receives one datagram from the peer (truncated to `n` bytes);
-  /// resumes with its size. Cancel-safe as recv_from.
-  read_operation recv(void* data, std::size_t n) {
-    return read_operation(detail::recv_request(fd_.get(), data, n), "recv");
+  /// resumes with its size. Cancel-safe as recv_from (see recv_operation).
+  recv_operation recv(void* data, std::size_t n) {
+    return recv_operation(detail::recv_request(fd_.get(), data, n), "recv");
   }
 
  protected:

@@ -10,7 +10,9 @@
 // descriptor produced by an accept or openat that completes anyway is closed. An accept or
 // openat that completed at once (epoll) but yields because the task's budget is spent holds its
 // descriptor in the run queue: it is the task's cancel hook there too, already done, so an
-// abort or the runtime's shutdown closes the descriptor.
+// abort or the runtime's shutdown closes the descriptor. A stream read given a read_stash
+// (keep_unclaimed_in) is handled the same way, except that what it read is kept in the stash
+// for the stream's next read instead of being dropped.
 //
 // Completion runs on the owning worker's thread and wakes the task (which may then run on any
 // worker). ThreadSanitizer cannot see the hand-off through the kernel, so it is annotated.
@@ -27,6 +29,7 @@
 #include "../../runtime/detail/reactor.hpp"
 #include "../../runtime/detail/scheduler.hpp"
 #include "../../runtime/error.hpp"
+#include "read_stash.hpp"
 
 #if defined(__SANITIZE_THREAD__)
 #define CORIO_TSAN 1
@@ -48,7 +51,7 @@ class [[nodiscard]] io_awaitable : io_op, cancel_hook {
     req = r;
     complete = &on_complete;
   }
-  io_awaitable(io_awaitable&& o) noexcept : io_op(), what_(o.what_) {
+  io_awaitable(io_awaitable&& o) noexcept : io_op(), what_(o.what_), stash_(o.stash_) {
     req = o.req;
     complete = &on_complete;
   }
@@ -56,6 +59,10 @@ class [[nodiscard]] io_awaitable : io_op, cancel_hook {
 
   /// The request, adjustable until the awaitable is awaited.
   io_request& request() noexcept { return req; }
+
+  /// A read on a stream: if it is dropped after the kernel completed it, its outcome goes to
+  /// `s` instead of being lost (read_stash.hpp). Before the await.
+  void keep_unclaimed_in(read_stash* s) noexcept { stash_ = s; }
 
   bool await_ready() const noexcept { return false; }
 
@@ -72,7 +79,7 @@ class [[nodiscard]] io_awaitable : io_op, cancel_hook {
       result_ = res;
       if (coop_consume()) return h;
       std::coroutine_handle<> next = yield_to_scheduler(h, what_);
-      if (makes_fd() && res >= 0) {  // the descriptor must not leak if the task goes meanwhile
+      if ((makes_fd() && res >= 0) || stash_) {  // a descriptor or bytes: not lost if the task goes meanwhile
         done_.store(true, std::memory_order_relaxed);  // no hand-off: this thread completed it
         c.task->hook = this;
         holding_ = true;
@@ -132,13 +139,18 @@ class [[nodiscard]] io_awaitable : io_op, cancel_hook {
 #ifdef CORIO_TSAN
     __tsan_acquire(static_cast<io_op*>(this));
 #endif
-    if (makes_fd() && result_ >= 0 && done_.load(std::memory_order_acquire)) {
+    if (!done_.load(std::memory_order_acquire)) return;
+    if (makes_fd() && result_ >= 0) {
       ::close(result_);  // nobody will own it
+      result_ = -ECANCELED;
+    } else if (stash_) {
+      stash_->keep(result_, req.buf);  // the stream's next read returns it
       result_ = -ECANCELED;
     }
   }
 
   const char* what_;
+  read_stash* stash_ = nullptr;  ///< where an unclaimed read's outcome goes (or null)
   task_header* waker_ = nullptr;
   int result_ = 0;
   bool in_flight_ = false;

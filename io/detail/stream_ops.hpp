@@ -7,21 +7,51 @@
 
 #include "../../runtime/task.hpp"
 #include "io_call.hpp"
+#include "read_stash.hpp"
 
 namespace corio::detail {
 
+/// One read on a stream that keeps, in the stream's read_stash, what it took if it is dropped
+/// after the kernel completed it; and answers from the stash first (read_stash.hpp).
+class [[nodiscard]] stream_read {
+ public:
+  stream_read(const io_request& r, const char* what, read_stash* stash) noexcept
+      : op_(r, what), stash_(stash), what_(what) {
+    op_.keep_unclaimed_in(stash);
+  }
+
+  bool await_ready() const noexcept { return stash_ && !stash_->empty(); }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) {
+    started_ = true;
+    return op_.await_suspend(h);
+  }
+  std::size_t await_resume() {
+    io_request& r = op_.request();
+    int res = started_ ? op_.await_resume() : stash_->take(r.buf, r.len);
+    if (res < 0) throw_io_error(-res, what_, r.fd);
+    return static_cast<std::size_t>(res);
+  }
+
+ private:
+  io_awaitable op_;
+  read_stash* stash_;
+  const char* what_;
+  bool started_ = false;
+};
+
 /// One recv (sockets) or read (anything else): the number of bytes read, 0 at end of stream.
-inline io_call<to_size> read_some(int fd, void* data, std::size_t n, bool socket) {
-  return socket ? io_call<to_size>(recv_request(fd, data, n), "recv")
-                : io_call<to_size>(rw_request(io_kind::read, fd, data, n, -1), "read");
+/// `stash` (may be null): the stream's read_stash.
+inline stream_read read_some(int fd, void* data, std::size_t n, bool socket, read_stash* stash) {
+  return socket ? stream_read(recv_request(fd, data, n), "recv", stash)
+                : stream_read(rw_request(io_kind::read, fd, data, n, -1), "read", stash);
 }
 /// One send (sockets, never raising SIGPIPE) or write: the number of bytes written (may be short).
 inline io_call<to_size> write_some(int fd, const void* data, std::size_t n, bool socket) {
   return socket ? io_call<to_size>(send_request(fd, data, n), "send")
                 : io_call<to_size>(rw_request(io_kind::write, fd, data, n, -1), "write");
 }
-/// Reads exactly n bytes; corio::unexpected_eof if the stream ends first.
-task<void> read_exact(int fd, void* data, std::size_t n, bool socket);
+/// Reads exactly n bytes (the stash's first); corio::unexpected_eof if the stream ends first.
+task<void> read_exact(int fd, void* data, std::size_t n, bool socket, read_stash* stash);
 /// Writes all n bytes, however short the individual writes are.
 task<void> write_all(int fd, const void* data, std::size_t n, bool socket);
 

@@ -19,12 +19,11 @@
 //
 // Cancel safety (aborting the task, or losing a timeout/select, at a suspension point):
 //   read        safe while it waits for ciphertext: no plaintext has been taken yet and the
-//               partial record stays buffered in the session; the stream remains usable. (If
-//               the kernel completes the socket read in the same instant it is cancelled, the
-//               bytes it read are lost with it; the next read then fails with
-//               errc::protocol_error — TLS authenticates every record — and never returns
-//               wrong data.) If the read was sending protocol output of its own (a key-update
-//               reply, the end of a handshake) when dropped, the stream becomes unusable.
+//               partial record stays buffered in the session; the stream remains usable. (A
+//               socket read the kernel completes in the same instant it is cancelled leaves
+//               its bytes to the socket's next read, so no ciphertext is lost: net::
+//               read_operation.) If the read was sending protocol output of its own (a key-
+//               update reply, the end of a handshake) when dropped, the stream becomes unusable.
 //   write, write_all, read_exact, shutdown, connect/accept (the handshake)
 //               not safe: dropped part-way they leave the stream unusable — every later call
 //               throws errc::stream_unusable — because an unknown part of a record went out

@@ -15,6 +15,7 @@
 #include <corio/sync/notify.hpp>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "../../io/detail/fault.hpp"
+#include "../../io/detail/read_stash.hpp"
 #include "support/runtimes.hpp"
 
 #if defined(__SANITIZE_THREAD__)
@@ -235,6 +237,22 @@ TEST_SUITE("alloc_fault") {
     }());
     CHECK(woke == 80);
     for (auto& t : grandchildren) CHECK(t.is_cancelled());
+  }
+
+  TEST_CASE("a dropped read's bytes with no memory to keep them: the next read fails with ENOBUFS") {
+    if (!replacement_active()) {
+      MESSAGE("operator new cannot be replaced in this build (a sanitizer owns it); skipped");
+      return;
+    }
+    corio::detail::read_stash st;
+    {
+      fault::armed no_memory(fault::rule::alloc().this_thread());
+      st.keep(5, "hello");  // noexcept: may not throw from a cancel hook
+    }
+    CHECK(!st.empty());
+    char b[8];
+    CHECK(st.take(b, sizeof b) == -ENOBUFS);  // not skipped silently
+    CHECK(st.empty());
   }
 
   TEST_CASE("12. allocation failure at every allocation of a representative program: bad_alloc, no leak") {

@@ -405,15 +405,11 @@ TEST_SUITE("select") {
     });
   }
 
-  // Only what read_operation guarantees is checked: bytes returned by a read that lost the race
-  // at its suspension point are not lost. (A recv the kernel completes at the very moment its
-  // branch is dropped would lose its bytes, the documented race; byte count and sum would show
-  // it.)
-  // KNOWN FAILURE on io_uring, skipped: the test hangs there every run (the 60 s bound fires;
-  // no byte mismatch is reported, so it is a stuck read or a loser's cancellation that never
-  // ends, not lost data). Not yet diagnosed. Passes on epoll: CORIO_BACKEND=epoll with
-  // --no-skip.
-  TEST_CASE("cancel safety: tcp_stream read (byte count and sum)" * doctest::skip(true)) {
+  // A read that loses to a channel that always has a message: with io_uring the read's request
+  // reaches the kernel together with its cancellation and completes first whenever bytes are
+  // waiting, so every round's read takes bytes after losing. They must come back, in order,
+  // from the stream's next read (byte count, order and sum), and the reads must make progress.
+  TEST_CASE("cancel safety: tcp_stream read (byte count and sum)") {
     const long total = test::scaled(200'000);
     with_noise([total](mpsc::receiver<int>& noise_rx) -> task<void> {
       auto l = net::tcp_listener::bind({"127.0.0.1", 0});
