@@ -42,13 +42,16 @@ sleep_awaitable::~sleep_awaitable() {
 bool sleep_awaitable::await_ready() {
   detail::scheduler* s = detail::this_thread().sched;
   if (!s) throw usage_error("corio::sleep: must be awaited inside a task running on a corio runtime");
-  return deadline_ <= s->now() && detail::coop_consume();
+  due_ = deadline_ <= s->now();
+  return due_ && detail::coop_consume();
 }
 
 std::coroutine_handle<> sleep_awaitable::await_suspend(std::coroutine_handle<> h) {
   detail::thread_context& c = detail::this_thread();
   if (!c.current_worker) throw usage_error("corio::sleep: must be awaited inside a task running on a corio runtime");
-  if (deadline_ <= c.sched->now()) return detail::yield_to_scheduler(h, "corio::sleep");  // out of budget
+  // Due at await_ready, but out of budget. (A deadline reached since then is inserted already
+  // due and fires at the worker's next timer pass: no second clock read here.)
+  if (due_) return detail::yield_to_scheduler(h, "corio::sleep");
   waker_ = detail::make_waker(h, "corio::sleep");
   static_cast<detail::timer_node&>(*this).deadline = c.sched->deadline_tick(deadline_);
   this->fire = &on_fire;

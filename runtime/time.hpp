@@ -92,6 +92,7 @@ class [[nodiscard]] sleep_awaitable : detail::timer_node {
   clock::time_point deadline_;
   detail::task_header* waker_ = nullptr;
   detail::worker* armed_on_ = nullptr;
+  bool due_ = false;  ///< await_ready found the deadline passed (await_suspend then only yields)
 };
 
 /// Completes at `deadline` (at once if it has passed). Cancel-safe: dropped while it waits
@@ -155,7 +156,10 @@ task<branch_result_t<A>> timeout_impl(clock::time_point deadline, A aw, const ch
   std::coroutine_handle<> frame[1] = {as_task(std::move(aw)).release()};
   branch_driver d(what, frame, 1);
   if (!d.step()) {  // the deadline is looked at only once the operation has suspended
-    d.arm(deadline);
+    // timeout(d) knows without the clock whether d had run out at the call (d <= 0); a deadline
+    // reached since then is inserted already due and fires at the worker's next timer pass.
+    if (has_within) d.arm(deadline, !(within > clock::duration::zero()));
+    else d.arm(deadline);
     while (!d.step()) co_await d.park();
   }
   if (d.winner() < 0) {

@@ -34,6 +34,8 @@ class branch_driver final : public cancel_hook, timer_node {
 
   /// Timeout only: the deadline's bit is set (at once if it has passed) when `deadline` comes.
   void arm(std::chrono::steady_clock::time_point deadline);
+  /// The same when the caller knows whether `deadline` had passed (saves a clock read).
+  void arm(std::chrono::steady_clock::time_point deadline, bool passed);
 
   /// One step: run the ready branches. True when the race is over (a winner or the deadline).
   bool step();

@@ -322,7 +322,7 @@ void worker::stop_searching() {
 
 bool worker::maintenance() {
   std::size_t n = reactor_->park(std::chrono::nanoseconds::zero());
-  n += fire_timers(sched_.now_tick());
+  if (timers_armed.load(std::memory_order_relaxed) != 0) n += fire_timers(sched_.now_tick());  // no clock read without timers
   return n > 0;
 }
 
@@ -377,7 +377,7 @@ void worker::park(const std::atomic<bool>& done) {
     std::optional<std::chrono::nanoseconds> timeout;
     if (sched_.paused()) {
       if (sched_.auto_advance(*this)) return;  // timers fired into our queue; we count as awake
-    } else if (auto tick = next_timer_tick()) {
+    } else if (auto tick = timers_armed.load(std::memory_order_relaxed) ? next_timer_tick() : std::nullopt) {
       auto left = sched_.tick_time(*tick) - sched_.now();
       timeout = std::max(std::chrono::nanoseconds::zero(), std::chrono::duration_cast<std::chrono::nanoseconds>(left));
     }
@@ -385,16 +385,19 @@ void worker::park(const std::atomic<bool>& done) {
     if (dump_wanted_.load(std::memory_order_relaxed)) answer_dump();  // a dump woke us
     // Due timers are this worker's work: count ourselves awake before firing them, so the
     // wake-ups they cause go to other workers, not back to us.
-    auto due = next_timer_tick();
-    bool have_due = due && *due <= sched_.now_tick();
+    // One clock read serves the due check and the firing. (Only this worker arms its timers,
+    // so its own relaxed count is never 0 while one is armed.)
+    auto due = timers_armed.load(std::memory_order_relaxed) ? next_timer_tick() : std::nullopt;
+    const std::uint64_t now_tick = due ? sched_.now_tick() : 0;
+    bool have_due = due && *due <= now_tick;
     if (!id.is_parked(index_)) {
       searching_ = true;  // a notifier took us off the list and counted us as searching
-      fire_timers(sched_.now_tick());
+      if (due) fire_timers(now_tick);
       return;
     }
     if (have_due || has_local_work()) {
       if (!id.unpark_self(index_)) searching_ = true;
-      fire_timers(sched_.now_tick());
+      if (due) fire_timers(now_tick);
       return;
     }
   }
