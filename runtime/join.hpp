@@ -49,6 +49,7 @@
 
 #include "detail/await_traits.hpp"
 #include "detail/branch_driver.hpp"
+#include "detail/branch_slot.hpp"
 #include "detail/task_group.hpp"
 #include "join_handle.hpp"
 #include "task.hpp"
@@ -84,29 +85,6 @@ struct abort_guard {
     if (g) g->abort_all();
   }
 };
-
-/// The result type of awaiting `A` in a branch (a task's value type, or the awaitable's).
-template <class A>
-using branch_result_t = typename decltype(as_task(std::declval<A>()))::value_type;
-
-/// The promise of a finished branch frame made by as_task with result type T.
-template <class T>
-promise<T>& branch_promise(std::coroutine_handle<> frame) noexcept {
-  return std::coroutine_handle<promise<T>>::from_address(frame.address()).promise();
-}
-
-/// The outcome of a finished branch, as stored_t (rethrows its exception).
-template <class T>
-stored_t<T> take_branch(std::coroutine_handle<> frame) {
-  if constexpr (std::is_void_v<T>) {
-    branch_promise<T>(frame).take();
-    return {};
-  } else if constexpr (std::is_reference_v<T>) {
-    return std::ref(branch_promise<T>(frame).take());
-  } else {
-    return branch_promise<T>(frame).take();
-  }
-}
 
 template <class T>
 using join_all_result_t = std::conditional_t<std::is_void_v<T>, void, std::vector<stored_t<T>>>;
@@ -253,14 +231,19 @@ task<std::variant<detail::stored_t<detail::branch_result_t<As>>...>> select(As..
   static_assert(sizeof...(As) > 0, "corio::select needs at least one awaitable");
   static_assert(sizeof...(As) <= 62, "corio::select takes at most 62 awaitables");
   constexpr std::uint32_t n = sizeof...(As);
-  std::coroutine_handle<> frames[n] = {detail::as_task(std::move(as)).release()...};
-  detail::branch_driver d("corio::select", frames, n);
+  std::tuple<detail::branch_slot<As>...> slots(std::move(as)...);
+  detail::branch_spec specs[n];
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    ((specs[I] = std::get<I>(slots).spec()), ...);
+  }(std::make_index_sequence<n>{});
+  detail::branch_driver d("corio::select", specs, n);
   while (!d.step()) co_await d.park();
   while (d.cancel_losers()) co_await d.park();
   std::optional<std::variant<detail::stored_t<detail::branch_result_t<As>>...>> out;
   detail::with_index<n>(static_cast<std::size_t>(d.winner()), [&](auto I) {
     using T = detail::branch_result_t<std::tuple_element_t<I.value, std::tuple<As...>>>;
-    out.emplace(std::in_place_index<I.value>, detail::take_branch<T>(d.frame(I.value)));
+    out.emplace(std::in_place_index<I.value>,
+                detail::to_stored<T>([&]() -> T { return std::get<I.value>(slots).result(d, I.value); }));
   });
   co_return std::move(*out);
 }

@@ -28,6 +28,7 @@
 #include "detail/await_traits.hpp"
 #include "detail/scheduler.hpp"
 #include "detail/branch_driver.hpp"
+#include "detail/branch_slot.hpp"
 #include "error.hpp"
 #include "join.hpp"
 #include "task.hpp"
@@ -72,6 +73,10 @@ std::string describe(clock::duration d);
 /// Awaitable that completes at a deadline. Move only before it is awaited.
 class [[nodiscard]] sleep_awaitable : detail::timer_node {
  public:
+  /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
+  /// wakes its task only through its waker (detail/branch_slot.hpp).
+  using corio_direct_branch = void;
+
   /// Completes at `deadline`. Must be awaited in a task on a runtime (else corio::usage_error);
   /// the timer lives in the worker that armed it, and aborting the task disarms it.
   explicit sleep_awaitable(clock::time_point deadline) noexcept : deadline_(deadline) {}
@@ -153,8 +158,9 @@ namespace detail {
 template <class A>
 task<branch_result_t<A>> timeout_impl(clock::time_point deadline, A aw, const char* what, clock::duration within,
                                       bool has_within) {
-  std::coroutine_handle<> frame[1] = {as_task(std::move(aw)).release()};
-  branch_driver d(what, frame, 1);
+  branch_slot<A> slot(std::move(aw));
+  branch_spec spec = slot.spec();
+  branch_driver d(what, &spec, 1);
   if (!d.step()) {  // the deadline is looked at only once the operation has suspended
     // timeout(d) knows without the clock whether d had run out at the call (d <= 0); a deadline
     // reached since then is inserted already due and fires at the worker's next timer pass.
@@ -166,7 +172,7 @@ task<branch_result_t<A>> timeout_impl(clock::time_point deadline, A aw, const ch
     while (d.cancel_losers()) co_await d.park();
     throw_timed_out(what, has_within ? &within : nullptr);
   }
-  co_return branch_promise<branch_result_t<A>>(d.frame(0)).take();
+  co_return slot.result(d, 0);
 }
 }  // namespace detail
 

@@ -25,6 +25,10 @@ struct to_void {
 template <class Convert>
 class [[nodiscard]] io_call {
  public:
+  /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
+  /// wakes its task only through its waker (detail/branch_slot.hpp).
+  using corio_direct_branch = void;
+
   io_call(const io_request& r, const char* what, Convert conv = {}) noexcept : op_(r, what), what_(what), fd_(r.fd), conv_(std::move(conv)) {}
 
   bool await_ready() const noexcept { return false; }

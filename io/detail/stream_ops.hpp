@@ -15,6 +15,10 @@ namespace corio::detail {
 /// after the kernel completed it; and answers from the stash first (read_stash.hpp).
 class [[nodiscard]] stream_read {
  public:
+  /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
+  /// wakes its task only through its waker (detail/branch_slot.hpp).
+  using corio_direct_branch = void;
+
   stream_read(const io_request& r, const char* what, read_stash* stash) noexcept
       : op_(r, what), stash_(stash), what_(what) {
     op_.keep_unclaimed_in(stash);

@@ -12,6 +12,11 @@
 //      operation the kernel still owns) is asked first, and the task waits, parked, for each
 //      hook that must wait; then its frame is destroyed;
 //   4. the caller takes the winner's outcome, then the winner's frame goes.
+//
+// A branch is a frame (a task, or an awaitable wrapped in a task by as_task) or, for corio's
+// own awaitables that opt in (branch_slot.hpp), the awaiter itself, driven in place: its
+// await_suspend runs with the branch as the current task (so its waker and cancel hook are the
+// branch's), and a wake of such a branch means it has completed. No frame is made for it.
 // While the task is in the select, the select is the task's cancel hook: an abort runs step 3
 // for every branch (the winner included) before the frame of the task may go.
 
@@ -23,11 +28,20 @@
 
 namespace corio::detail {
 
+/// One branch as handed to the driver: a frame (a task, or an awaitable wrapped in one), or a
+/// direct awaiter (`ops` and `awaiter` set; see branch_slot.hpp).
+struct branch_spec {
+  std::coroutine_handle<> frame;
+  const direct_ops* ops = nullptr;
+  void* awaiter = nullptr;
+};
+
 class branch_driver final : public cancel_hook, timer_node {
  public:
   /// Installs itself as the current task's cancel hook (usage_error naming `what` outside a
-  /// task). Takes the frames: `frames[i]` becomes branch i (started lazily, in order).
-  branch_driver(const char* what, std::coroutine_handle<>* frames, std::uint32_t n);
+  /// task). Takes the branches: `specs[i]` becomes branch i (started lazily, in order). If it
+  /// throws, it has destroyed every frame and direct awaiter given.
+  branch_driver(const char* what, const branch_spec* specs, std::uint32_t n);
   ~branch_driver();
   branch_driver(const branch_driver&) = delete;
   branch_driver& operator=(const branch_driver&) = delete;
@@ -55,6 +69,15 @@ class branch_driver final : public cancel_hook, timer_node {
   int winner() const noexcept { return winner_; }
   /// The winner's frame.
   std::coroutine_handle<> frame(std::uint32_t i) noexcept { return set_->at(i).root; }
+  /// Direct branch i, finished: runs `take` (which calls the awaiter's await_resume) with the
+  /// branch as the current task, rethrowing what its start threw instead if it threw.
+  template <class F>
+  decltype(auto) take_direct(std::uint32_t i, F&& take) {
+    branch_header& b = set_->at(i);
+    if (b.error) std::rethrow_exception(b.error);
+    current_branch_scope scope(b);
+    return take();
+  }
   /// Ends the select: destroys the remaining frames, disarms, uninstalls the hook.
   void finish() noexcept;
 
@@ -63,7 +86,15 @@ class branch_driver final : public cancel_hook, timer_node {
   void abandon() noexcept override;
   static void on_fire(timer_node* n) noexcept;
 
+  /// Makes `b` the current task for its lifetime.
+  struct current_branch_scope {
+    explicit current_branch_scope(task_header& b) noexcept;
+    ~current_branch_scope();
+    task_header* outer;
+  };
+  static bool finished(const branch_header& b) noexcept { return b.direct ? b.done : b.root.done(); }
   void run(branch_header& b);
+  void run_direct(branch_header& b);
   void destroy(branch_header& b) noexcept;
   bool cancel_step(bool all) noexcept;
   void disarm() noexcept;

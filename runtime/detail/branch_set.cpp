@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <new>
 #include <utility>
 
@@ -78,19 +80,66 @@ void branch_free(task_header* t) noexcept {
 // ---------------------------------------------------------------------------------------------
 // branch_driver
 
-branch_driver::branch_driver(const char* what, std::coroutine_handle<>* frames, std::uint32_t n)
+namespace {
+/// Destroys what the driver was given (it failed before taking it).
+void drop_specs(const branch_spec* specs, std::uint32_t n) noexcept {
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (specs[i].ops) specs[i].ops->drop(specs[i].awaiter);
+    else specs[i].frame.destroy();
+  }
+}
+
+// The handle a direct branch's await_suspend is given. Never resumed: corio's awaitables wake
+// through make_waker / wake, and the driver, not the handle, continues a woken direct branch.
+// An awaitable that resumed it anyway would be one that should not have opted in.
+struct sentinel_coroutine {
+  struct promise_type {
+    sentinel_coroutine get_return_object() noexcept {
+      return {std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_always final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept {}
+  };
+  std::coroutine_handle<promise_type> h;
+};
+
+sentinel_coroutine make_sentinel() {
+  std::fputs("corio: an awaitable driven in place by select/timeout resumed its coroutine handle directly\n",
+             stderr);
+  std::abort();
+  co_return;
+}
+
+std::coroutine_handle<> branch_sentinel() {
+  static const std::coroutine_handle<> h = make_sentinel().h;  // one frame for the process
+  return h;
+}
+}  // namespace
+
+branch_driver::current_branch_scope::current_branch_scope(task_header& b) noexcept
+    : outer(std::exchange(this_thread().task, &b)) {}
+branch_driver::current_branch_scope::~current_branch_scope() { this_thread().task = outer; }
+
+branch_driver::branch_driver(const char* what, const branch_spec* specs, std::uint32_t n)
     : what_(what), parent_(this_thread().task) {
   try {
     if (!parent_ || !this_thread().current_worker)
       throw usage_error(fmt::format("{}: must be awaited inside a task running on a corio runtime", what));
     set_ = branch_set::create(n, parent_);
   } catch (...) {
-    for (std::uint32_t i = 0; i < n; ++i) frames[i].destroy();
+    drop_specs(specs, n);
     throw;
   }
   for (std::uint32_t i = 0; i < n; ++i) {
     branch_header& b = set_->at(i);
-    b.root = b.resume = frames[i];
+    if (specs[i].ops) {
+      b.direct = specs[i].ops;
+      b.awaiter = specs[i].awaiter;
+    } else {
+      b.root = b.resume = specs[i].frame;
+    }
     b.live = true;
   }
   set_->ready_.store(bit(n) - 1, std::memory_order_relaxed);  // every branch runs once first
@@ -124,7 +173,34 @@ void branch_driver::disarm() noexcept {
   if (worker* w = std::exchange(armed_on_, nullptr)) w->disarm_timer(this);
 }
 
+void branch_driver::run_direct(branch_header& b) {
+  if (b.started) {  // woken: a direct branch is woken once, when it has completed
+    b.done = true;
+    return;
+  }
+  thread_context& c = this_thread();
+  b.started = true;
+  bool now = false;
+  {
+    current_branch_scope scope(b);
+    try {
+      now = b.direct->start(b.awaiter, branch_sentinel());
+    } catch (...) {  // its outcome: it wins with the exception, as a frame that threw would
+      b.error = std::current_exception();
+      now = true;
+    }
+  }
+  if (now) {
+    b.done = true;
+  } else if (c.yield_requested) {  // done, but out of budget: it completes at the next round
+    c.yield_requested = false;
+    yield_ = true;
+    set_->notify(bit(b.index));
+  }
+}
+
 void branch_driver::run(branch_header& b) {
+  if (b.direct) return run_direct(b);
   thread_context& c = this_thread();
   task_header* outer = std::exchange(c.task, &b);
   std::exception_ptr* root_exception = c.root_exception;  // a branch's final_suspend sets it
@@ -146,7 +222,7 @@ bool branch_driver::step() {
     branch_header& b = set_->at(i);
     if (!b.live) continue;
     run(b);
-    if (b.root.done()) {
+    if (finished(b)) {
       winner_ = static_cast<int>(i);
       return true;
     }
@@ -174,11 +250,15 @@ void branch_driver::destroy(branch_header& b) noexcept {
   thread_context& c = this_thread();
   task_header* outer = std::exchange(c.task, &b);
   bool was_destroying = std::exchange(c.destroying, true);
-  std::coroutine_handle<> f = std::exchange(b.root, {});
-  try {
-    f.destroy();
-  } catch (...) {
-    if (!c.destroy_exception) c.destroy_exception = std::current_exception();
+  if (b.direct) {
+    b.direct->drop(std::exchange(b.awaiter, nullptr));  // an awaiter's destructor does not throw
+  } else {
+    std::coroutine_handle<> f = std::exchange(b.root, {});
+    try {
+      f.destroy();
+    } catch (...) {
+      if (!c.destroy_exception) c.destroy_exception = std::current_exception();
+    }
   }
   c.destroying = was_destroying;
   c.task = outer;
@@ -195,7 +275,7 @@ bool branch_driver::cancel_step(bool all) noexcept {
   for (std::uint32_t i = 0; i < set_->size(); ++i) {
     branch_header& b = set_->at(i);
     if (!b.live || (!all && static_cast<int>(i) == winner_)) continue;
-    if (!b.root.done() && b.hook) {
+    if (!finished(b) && b.hook) {
       // Asked once, then again each time the branch is woken (as worker::cancel does).
       if (b.cancelling && !(bits & bit(i))) {
         pending = true;

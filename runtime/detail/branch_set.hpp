@@ -36,6 +36,7 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <exception>
 
 #include "atomic.hpp"
 #include "task_header.hpp"
@@ -44,12 +45,28 @@ namespace corio::detail {
 
 class branch_set;
 
+/// How the driver handles a branch that is an awaiter driven in place (branch_slot.hpp): no
+/// frame of its own, the awaiter lives in the select's frame.
+struct direct_ops {
+  /// await_ready, then await_suspend(h) if not ready. True: it completed without suspending.
+  /// Runs with the branch as the current task, so its waker and cancel hook are the branch's.
+  bool (*start)(void* awaiter, std::coroutine_handle<> h);
+  /// Destroys the awaiter (at its suspension point, or after its result was taken).
+  void (*drop)(void* awaiter) noexcept;
+};
+
 /// The identity of one branch while it runs (see above). Plain fields are the driver's.
 struct branch_header : task_header {
   branch_set* set = nullptr;
   std::uint32_t index = 0;
-  bool live = false;        ///< the frame exists (`root`)
+  bool live = false;        ///< the frame (`root`), or the direct awaiter, exists
   bool cancelling = false;  ///< its cancel hook was asked and still waits for the operation
+  // A direct branch (no frame: `root` stays null).
+  const direct_ops* direct = nullptr;
+  void* awaiter = nullptr;
+  bool started = false;  ///< start() has run: the next time it is run (woken), it has completed
+  bool done = false;     ///< it has completed: its result is ready for await_resume
+  std::exception_ptr error;  ///< what its start threw (its outcome, then)
 };
 
 namespace branch_transition {
