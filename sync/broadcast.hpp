@@ -259,6 +259,9 @@ class [[nodiscard]] recv_awaitable {
   using status = typename detail::chan<T>::status;
 
  public:
+  /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
+  /// wakes its task only through its waker (detail/branch_slot.hpp).
+  using corio_direct_branch = void;
   /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   recv_awaitable(recv_awaitable&& o) noexcept : r_(o.r_) {}
   recv_awaitable& operator=(recv_awaitable&&) = delete;

@@ -41,6 +41,9 @@ class cancel_state;
 /// awaited.
 class [[nodiscard]] cancelled_awaitable {
  public:
+  /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
+  /// wakes its task only through its waker (detail/branch_slot.hpp).
+  using corio_direct_branch = void;
   struct waiter : detail::list_node<waiter> {
     enum class state : std::uint8_t { idle, waiting, woken, consumed };
     detail::waker waker_;

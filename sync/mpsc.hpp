@@ -126,6 +126,9 @@ class [[nodiscard]] send_awaitable {
   using state = typename node::state;
 
  public:
+  /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
+  /// wakes its task only through its waker (detail/branch_slot.hpp).
+  using corio_direct_branch = void;
   /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   send_awaitable(send_awaitable&& o) noexcept : c_(o.c_), value_(std::move(o.value_)) {}
   send_awaitable& operator=(send_awaitable&&) = delete;

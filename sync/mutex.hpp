@@ -87,6 +87,9 @@ class [[nodiscard]] mutex_lock_awaitable {
   using state = waiter::state;
 
  public:
+  /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
+  /// wakes its task only through its waker (detail/branch_slot.hpp).
+  using corio_direct_branch = void;
   /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   mutex_lock_awaitable(mutex_lock_awaitable&& o) noexcept : m_(o.m_) {}
   mutex_lock_awaitable& operator=(mutex_lock_awaitable&&) = delete;

@@ -36,6 +36,9 @@ class notify;
 /// (see above). Movable until awaited.
 class [[nodiscard]] notified_awaitable {
  public:
+  /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
+  /// wakes its task only through its waker (detail/branch_slot.hpp).
+  using corio_direct_branch = void;
   /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   notified_awaitable(notified_awaitable&& o) noexcept : n_(o.n_), generation_(o.generation_) {}
   notified_awaitable& operator=(notified_awaitable&&) = delete;

@@ -154,6 +154,9 @@ class [[nodiscard]] closed_awaitable {
 template <class T>
 class [[nodiscard]] recv_awaitable {
  public:
+  /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
+  /// wakes its task only through its waker (detail/branch_slot.hpp).
+  using corio_direct_branch = void;
   /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   recv_awaitable(recv_awaitable&& o) noexcept : s_(o.s_) {}
   recv_awaitable& operator=(recv_awaitable&&) = delete;

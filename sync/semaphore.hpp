@@ -91,6 +91,9 @@ class [[nodiscard]] semaphore_permit {
 /// Returned by semaphore::acquire / acquire_many. Movable until awaited.
 class [[nodiscard]] semaphore_acquire_awaitable {
  public:
+  /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
+  /// wakes its task only through its waker (detail/branch_slot.hpp).
+  using corio_direct_branch = void;
   struct waiter : detail::list_node<waiter> {
     enum class state : std::uint8_t { idle, waiting, granted, closed, consumed };
     std::size_t wanted = 0;

@@ -147,6 +147,9 @@ class [[nodiscard]] changed_awaitable {
   using state = detail::waiter::state;
 
  public:
+  /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
+  /// wakes its task only through its waker (detail/branch_slot.hpp).
+  using corio_direct_branch = void;
   /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   changed_awaitable(changed_awaitable&& o) noexcept : r_(o.r_) {}
   changed_awaitable& operator=(changed_awaitable&&) = delete;

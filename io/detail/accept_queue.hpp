@@ -137,6 +137,9 @@ class accept_queue : public std::enable_shared_from_this<accept_queue> {
 template <class Stream>
 class [[nodiscard]] accept_operation : cancel_hook {
  public:
+  /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
+  /// wakes its task only through its waker (detail/branch_slot.hpp).
+  using corio_direct_branch = void;
   accept_operation(int lfd, std::shared_ptr<accept_queue> q) noexcept
       : oneshot_(accept_request(lfd), "accept"), queue_(std::move(q)), lfd_(lfd) {}
   accept_operation(accept_operation&& o) noexcept

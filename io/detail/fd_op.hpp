@@ -43,6 +43,9 @@ inline io_request fd_request(io_kind kind, int fd, const void* data, std::size_t
 template <class Convert>
 class [[nodiscard]] fd_op {
  public:
+  /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
+  /// wakes its task only through its waker (detail/branch_slot.hpp).
+  using corio_direct_branch = void;
   /// `name` must stay valid until the await completes (a literal, or the owning file's path).
   fd_op(const io_request& r, const char* what, std::string_view name, Convert conv = {}) noexcept
       : op_(r, what), what_(what), name_(name), fd_(r.fd), early_(r.fd < 0 ? EBADF : 0), conv_(std::move(conv)) {}

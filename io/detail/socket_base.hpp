@@ -39,6 +39,9 @@ inline io_request accept_request(int lfd) noexcept {
 template <class Stream>
 class [[nodiscard]] accept_awaitable {
  public:
+  /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
+  /// wakes its task only through its waker (detail/branch_slot.hpp).
+  using corio_direct_branch = void;
   explicit accept_awaitable(int lfd) noexcept : op_(accept_request(lfd), "accept") {}
   accept_awaitable(accept_awaitable&& o) noexcept : op_(std::move(o.op_)) {}
 

@@ -28,6 +28,9 @@
 //   - the parent's cancel hook (the worker owns the task then): takes the token back if no
 //     waker has (unpark), cancels the branches, and parks a fresh token while a branch's
 //     cancellation still waits for its operation (an I/O request the kernel owns).
+//   - the driver, at the end of the select (release): if an acquire load of every header shows
+//     only its own reference, no waker is left (none can be made once the branches are over)
+//     and it frees the set at once; otherwise it drops its references and the last one frees.
 // Ordering: every step is an acq_rel CAS on the one word. `token_` is written before the
 // release of `parked` and read after the acquire that clears it; the branch's `resume` and
 // `hook` are written by the branch before its waker is published to the waking thread by the

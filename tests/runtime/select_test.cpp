@@ -468,4 +468,58 @@ TEST_SUITE("select") {
       CHECK(c == 'x');
     }());
   }
+
+  // An awaiter that opts in to being driven in place (detail/branch_slot.hpp), counting its
+  // lives: 0 ready at once, 1 done inside await_suspend, 2 await_suspend throws, 3 suspends
+  // (nobody will wake it).
+  struct in_place_probe {
+    using corio_direct_branch = void;
+    int* live;
+    int mode;
+    in_place_probe(int* l, int m) noexcept : live(l), mode(m) { ++*live; }
+    in_place_probe(in_place_probe&& o) noexcept : live(o.live), mode(o.mode) { ++*live; }
+    ~in_place_probe() { --*live; }
+    bool await_ready() const noexcept { return mode == 0; }
+    bool await_suspend(std::coroutine_handle<>) {
+      if (mode == 2) throw std::runtime_error("refused");
+      return mode == 3;
+    }
+    int await_resume() const noexcept { return mode; }
+  };
+
+  TEST_CASE("awaiters driven in place: argument order, results, each destroyed once") {
+    auto rt = test::paused();
+    int live = 0;
+    rt.block_on([](int& live) -> task<void> {
+      auto a = co_await select(in_place_probe(&live, 3), in_place_probe(&live, 0));
+      CHECK(a.index() == 1);
+      CHECK(std::get<1>(a) == 0);
+      CHECK(live == 0);  // the loser went before select returned
+      auto b = co_await select(in_place_probe(&live, 1), sleep(1h));
+      CHECK(b.index() == 0);
+      CHECK(std::get<0>(b) == 1);
+      auto c = co_await select(in_place_probe(&live, 0), in_place_probe(&live, 0));
+      CHECK(c.index() == 0);  // both ready: the first in argument order
+      CHECK(co_await timeout(1h, in_place_probe(&live, 0)) == 0);
+      CHECK(co_await timeout(std::chrono::milliseconds(0), in_place_probe(&live, 1)) == 1);  // done before suspending
+      CHECK_THROWS_AS(co_await timeout(1ms, in_place_probe(&live, 3)), timed_out);
+      CHECK(live == 0);
+    }(live));
+    CHECK(live == 0);
+  }
+
+  TEST_CASE("an in-place awaiter whose await_suspend throws: the select rethrows after cancelling the rest") {
+    auto rt = test::paused();
+    int live = 0;
+    std::vector<std::string> log;
+    CHECK_THROWS_WITH_AS(rt.block_on([&]() -> task<void> {
+      co_await select(slow_marked(log, "x"), in_place_probe(&live, 2));
+    }()),
+                         "refused", std::runtime_error);
+    CHECK(log == std::vector<std::string>{"x"});
+    CHECK(live == 0);
+    CHECK_THROWS_WITH_AS(rt.block_on([&]() -> task<int> { co_return co_await timeout(1h, in_place_probe(&live, 2)); }()),
+                         "refused", std::runtime_error);
+    CHECK(live == 0);
+  }
 }
