@@ -19,6 +19,7 @@
 #include <memory>
 
 #include "bench.hpp"
+#include "ping_pong.hpp"
 
 namespace {
 
@@ -60,25 +61,19 @@ uint64_t fiber_ping(corio::mpsc::sender<uint64_t> ping_tx, corio::mpsc::receiver
 }
 
 corio::task<result> fiber_ping_pong(const args& a) {
-  const uint64_t pairs = a.get("p"), rounds = a.get("r");
-  auto t0 = steady::now();
-  std::vector<corio::join_handle<uint64_t>> handles;
-  handles.reserve(pairs);
-  for (uint64_t i = 0; i < pairs; ++i) {
-    auto [ping_tx, ping_rx] = corio::mpsc::bounded<uint64_t>(1);
-    auto [pong_tx, pong_rx] = corio::mpsc::bounded<uint64_t>(1);
-    // The channel ends are moved into each fiber's call (the callable keeps nothing), so the
-    // pinger's sender closes the ping channel when fiber_ping returns, as in the task version.
+  // The channel ends are moved into each fiber's call (the callable keeps nothing), so the
+  // pinger's sender closes the ping channel when fiber_ping returns, as in the task version.
+  auto start_pong = [](corio::mpsc::receiver<uint64_t> ping_rx, corio::mpsc::sender<uint64_t> pong_tx) {
     corio::spawn_fiber([rx = std::move(ping_rx), tx = std::move(pong_tx)]() mutable {
       fiber_pong(std::move(rx), std::move(tx));
     }).detach();
-    handles.push_back(corio::spawn_fiber([tx = std::move(ping_tx), rx = std::move(pong_rx), rounds]() mutable {
+  };
+  auto start_ping = [](corio::mpsc::sender<uint64_t> ping_tx, corio::mpsc::receiver<uint64_t> pong_rx, uint64_t rounds) {
+    return corio::spawn_fiber([tx = std::move(ping_tx), rx = std::move(pong_rx), rounds]() mutable {
       return fiber_ping(std::move(tx), std::move(rx), rounds);
-    }));
-  }
-  uint64_t total = 0;
-  for (auto& h : handles) total += co_await h;
-  co_return result{seconds_since(t0), total};
+    });
+  };
+  return run_ping_pong(a, start_pong, start_ping);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,11 +4,10 @@
 
 #include <corio/io/net.hpp>
 
-#include <cstring>
-#include <stdexcept>
 #include <vector>
 
 #include "bench.hpp"
+#include "echo.hpp"
 
 namespace {
 
@@ -20,13 +19,8 @@ using corio::net::tcp_stream;
 
 corio::task<void> echo_connection(tcp_stream s) {
   s.set_nodelay(true);
-  char buf[4096];
   try {
-    for (;;) {
-      std::size_t n = co_await s.read(buf, sizeof buf);
-      if (n == 0) co_return;
-      co_await s.write_all(buf, n);
-    }
+    co_await echo_until_eof(s);
   } catch (const std::exception&) {
     // a peer that resets is not the server's problem
   }
@@ -36,16 +30,8 @@ corio::task<result> echo_server(const args& a) {
   auto port = static_cast<std::uint16_t>(a.get("port"));
   auto l = tcp_listener::bind({"127.0.0.1", port});
   std::fprintf(stderr, "corio tcp_echo_server listening on %s\n", l.local_address().to_string().c_str());
-  for (;;) {
-    bool failed = false;
-    try {
-      corio::spawn(echo_connection(co_await l.accept())).detach();
-    } catch (const std::system_error& e) {
-      std::fprintf(stderr, "accept: %s; backing off\n", e.what());
-      failed = true;
-    }
-    if (failed) co_await corio::sleep(10ms);  // out of descriptors: don't spin
-  }
+  co_await accept_forever(l, echo_connection);
+  co_return result{};  // not reached: the server runs until it is killed
 }
 
 corio::task<tcp_stream> connect_retry(socket_address addr) {
@@ -60,18 +46,6 @@ corio::task<tcp_stream> connect_retry(socket_address addr) {
   }
 }
 
-corio::task<uint64_t> client_connection(tcp_stream s, uint64_t conn, uint64_t msgs) {
-  char msg[64] = {}, echo[64];
-  for (uint64_t i = 0; i < msgs; ++i) {
-    uint64_t tag = conn * msgs + i;
-    std::memcpy(msg, &tag, sizeof tag);
-    co_await s.write_all(msg, sizeof msg);
-    co_await s.read_exact(echo, sizeof echo);
-    if (std::memcmp(msg, echo, sizeof msg) != 0) throw std::runtime_error("tcp_echo: bad echo");
-  }
-  co_return msgs;
-}
-
 corio::task<result> echo_client(const args& a) {
   auto port = static_cast<std::uint16_t>(a.get("port"));
   const uint64_t conns = a.get("c"), msgs = a.get("m");
@@ -81,12 +55,7 @@ corio::task<result> echo_client(const args& a) {
     socks.push_back(co_await connect_retry(addr));
     socks.back().set_nodelay(true);
   }
-  auto t0 = steady::now();
-  std::vector<corio::join_handle<uint64_t>> hs;
-  for (uint64_t i = 0; i < conns; ++i) hs.push_back(corio::spawn(client_connection(std::move(socks[i]), i, msgs)));
-  uint64_t total = 0;
-  for (auto& h : hs) total += co_await h;
-  co_return result{seconds_since(t0), total};
+  co_return co_await time_echo_rounds(std::move(socks), msgs, "tcp_echo", false);
 }
 
 void run_client(std::string_view, const args& a) { run_on_runtime("tcp_echo", a, echo_client); }

@@ -9,6 +9,7 @@
 #include <atomic>
 
 #include "bench.hpp"
+#include "ping_pong.hpp"
 
 namespace {
 
@@ -165,21 +166,7 @@ corio::task<uint64_t> timed_ping(corio::mpsc::sender<uint64_t> ping_tx, corio::m
   co_return c;
 }
 
-corio::task<result> timeout_ping_pong(const args& a) {
-  const uint64_t pairs = a.get("p"), rounds = a.get("r");
-  auto t0 = steady::now();
-  std::vector<corio::join_handle<uint64_t>> handles;
-  handles.reserve(pairs);
-  for (uint64_t i = 0; i < pairs; ++i) {
-    auto [ping_tx, ping_rx] = corio::mpsc::bounded<uint64_t>(1);
-    auto [pong_tx, pong_rx] = corio::mpsc::bounded<uint64_t>(1);
-    corio::spawn(timed_pong(std::move(ping_rx), std::move(pong_tx))).detach();
-    handles.push_back(corio::spawn(timed_ping(std::move(ping_tx), std::move(pong_rx), rounds)));
-  }
-  uint64_t total = 0;
-  for (auto& h : handles) total += co_await h;
-  co_return result{seconds_since(t0), total};
-}
+corio::task<result> timeout_ping_pong(const args& a) { return run_task_ping_pong<timed_pong, timed_ping>(a); }
 
 const registrar reg_spawn_many({"spawn_many", {{"n", 1'000'000}}, on_runtime<spawn_many>});
 const registrar reg_yield_many({"yield_many", {{"t", 1'000}, {"y", 1'000}}, on_runtime<yield_many>});

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench.hpp"
+#include "ping_pong.hpp"
 
 namespace {
 
@@ -28,21 +29,7 @@ corio::task<uint64_t> ping(corio::mpsc::sender<uint64_t> ping_tx, corio::mpsc::r
   co_return c;
 }
 
-corio::task<result> ping_pong(const args& a) {
-  const uint64_t pairs = a.get("p"), rounds = a.get("r");
-  auto t0 = steady::now();
-  std::vector<corio::join_handle<uint64_t>> handles;
-  handles.reserve(pairs);
-  for (uint64_t i = 0; i < pairs; ++i) {
-    auto [ping_tx, ping_rx] = corio::mpsc::bounded<uint64_t>(1);
-    auto [pong_tx, pong_rx] = corio::mpsc::bounded<uint64_t>(1);
-    corio::spawn(pong(std::move(ping_rx), std::move(pong_tx))).detach();
-    handles.push_back(corio::spawn(ping(std::move(ping_tx), std::move(pong_rx), rounds)));
-  }
-  uint64_t total = 0;
-  for (auto& h : handles) total += co_await h;
-  co_return result{seconds_since(t0), total};
-}
+corio::task<result> ping_pong(const args& a) { return run_task_ping_pong<pong, ping>(a); }
 
 corio::task<void> producer(corio::mpsc::sender<uint64_t> tx, uint64_t m) {
   for (uint64_t v = 0; v < m; ++v) co_await tx.send(v);

@@ -8,11 +8,10 @@
 #include <corio/io/tls.hpp>
 
 #include <cstdlib>
-#include <cstring>
-#include <stdexcept>
 #include <vector>
 
 #include "bench.hpp"
+#include "echo.hpp"
 
 namespace {
 
@@ -25,14 +24,9 @@ namespace tls = corio::tls;
 
 corio::task<void> echo_connection(tls::context ctx, tcp_stream raw) {
   raw.set_nodelay(true);
-  char buf[4096];
   try {
     auto s = co_await tls::accept(ctx, std::move(raw));
-    for (;;) {
-      std::size_t n = co_await s.read(buf, sizeof buf);
-      if (n == 0) co_return;
-      co_await s.write_all(buf, n);
-    }
+    co_await echo_until_eof(s);
   } catch (const std::exception&) {
     // a peer that resets (or leaves without close_notify) is not the server's problem
   }
@@ -51,16 +45,9 @@ corio::task<result> echo_server(const args& a) {
   auto port = static_cast<std::uint16_t>(a.get("port"));
   auto l = tcp_listener::bind({"127.0.0.1", port});
   std::fprintf(stderr, "corio tls_echo_server listening on %s\n", l.local_address().to_string().c_str());
-  for (;;) {
-    bool failed = false;
-    try {
-      corio::spawn(echo_connection(ctx, co_await l.accept())).detach();
-    } catch (const std::system_error& e) {
-      std::fprintf(stderr, "accept: %s; backing off\n", e.what());
-      failed = true;
-    }
-    if (failed) co_await corio::sleep(10ms);  // out of descriptors: don't spin
-  }
+  auto serve = [ctx](tcp_stream raw) { return echo_connection(ctx, std::move(raw)); };
+  co_await accept_forever(l, serve);
+  co_return result{};  // not reached: the server runs until it is killed
 }
 
 corio::task<tls::stream<tcp_stream>> connect_retry(tls::context ctx, socket_address addr) {
@@ -79,19 +66,6 @@ corio::task<tls::stream<tcp_stream>> connect_retry(tls::context ctx, socket_addr
   }
 }
 
-corio::task<uint64_t> client_connection(tls::stream<tcp_stream> s, uint64_t conn, uint64_t msgs) {
-  char msg[64] = {}, echo[64];
-  for (uint64_t i = 0; i < msgs; ++i) {
-    uint64_t tag = conn * msgs + i;
-    std::memcpy(msg, &tag, sizeof tag);
-    co_await s.write_all(msg, sizeof msg);
-    co_await s.read_exact(echo, sizeof echo);
-    if (std::memcmp(msg, echo, sizeof msg) != 0) throw std::runtime_error("tls_echo: bad echo");
-  }
-  co_await s.shutdown();
-  co_return msgs;
-}
-
 corio::task<result> echo_client(const args& a) {
   auto ctx = tls::context::client();
   ctx.disable_verification_dangerous();  // SPEC: clients do not verify
@@ -103,12 +77,7 @@ corio::task<result> echo_client(const args& a) {
   for (uint64_t i = 0; i < conns; ++i) socks.push_back(co_await connect_retry(ctx, addr));
   std::fprintf(stderr, "tls_echo: %llu handshakes (one at a time) in %.3f s\n", static_cast<unsigned long long>(conns),
                seconds_since(h0));
-  auto t0 = steady::now();
-  std::vector<corio::join_handle<uint64_t>> hs;
-  for (uint64_t i = 0; i < conns; ++i) hs.push_back(corio::spawn(client_connection(std::move(socks[i]), i, msgs)));
-  uint64_t total = 0;
-  for (auto& h : hs) total += co_await h;
-  co_return result{seconds_since(t0), total};
+  co_return co_await time_echo_rounds(std::move(socks), msgs, "tls_echo", true);  // then close_notify
 }
 
 void run_client(std::string_view, const args& a) { run_on_runtime("tls_echo", a, echo_client); }

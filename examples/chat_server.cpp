@@ -30,6 +30,7 @@
 #include <mutex>
 #include <string>
 
+#include "accept_loop.hpp"
 #include "args.hpp"
 
 using namespace std::chrono_literals;
@@ -276,22 +277,9 @@ corio::task<void> serve(std::uint16_t port, config cfg) {
   auto listener = tcp_listener::bind({"127.0.0.1", port});
   fmt::print("chat_server listening on {}\n", listener.local_address().to_string());
   std::fflush(stdout);
-  auto backoff = 1ms;
-  for (std::uint64_t id = 1;;) {
-    bool failed = false;
-    try {
-      corio::spawn(client(co_await listener.accept(), id++, r, cfg)).detach();
-      backoff = 1ms;
-    } catch (const std::system_error& e) {
-      // EMFILE/ENFILE (out of descriptors) and the rarer ENOBUFS/ENOMEM: back off, do not spin
-      fmt::print(stderr, "accept: {}; retrying in {} ms\n", e.what(), backoff.count());
-      failed = true;
-    }
-    if (failed) {
-      co_await corio::sleep(backoff);
-      backoff = std::min(backoff * 2, ms(1000));
-    }
-  }
+  std::uint64_t id = 1;
+  auto start_client = [&](tcp_stream s) { corio::spawn(client(std::move(s), id++, r, cfg)).detach(); };
+  co_await examples::accept_loop(listener, start_client);  // out of descriptors: backs off, 1 ms to 1 s
 }
 
 }  // namespace

@@ -5,23 +5,17 @@
 #include <corio/io/net.hpp>
 #include <fmt/format.h>
 
-#include <cstring>
 #include <vector>
 
 #include "args.hpp"
+#include "echo_check.hpp"
 
 using corio::net::tcp_stream;
 
 corio::task<std::size_t> talk(corio::net::socket_address addr, std::size_t id, std::size_t msgs) {
   auto s = co_await tcp_stream::connect(addr, std::chrono::seconds(10));
   s.set_nodelay(true);
-  for (std::size_t i = 0; i < msgs; ++i) {
-    std::string msg = fmt::format("client {} message {}\n", id, i);
-    co_await s.write_all(msg);
-    std::string back(msg.size(), '\0');
-    co_await s.read_exact(back.data(), back.size());
-    if (back != msg) throw std::runtime_error(fmt::format("client {}: bad echo '{}'", id, back));
-  }
+  co_await examples::send_and_check(s, id, msgs);
   co_return msgs;
 }
 
@@ -29,12 +23,7 @@ corio::task<int> run(std::uint16_t port, std::size_t conns, std::size_t msgs) {
   corio::net::socket_address addr{"127.0.0.1", port};
   std::vector<corio::task<std::size_t>> clients;
   for (std::size_t i = 0; i < conns; ++i) clients.push_back(talk(addr, i, msgs));
-  auto start = corio::clock::now();
-  std::size_t total = 0;
-  for (std::size_t n : co_await corio::join_all(std::move(clients))) total += n;
-  double secs = std::chrono::duration<double>(corio::clock::now() - start).count();
-  fmt::print("echo_client: {} messages echoed on {} connections in {:.3f} s\n", total, conns, secs);
-  co_return total == conns * msgs ? 0 : 1;
+  co_return co_await examples::run_clients("echo_client", std::move(clients), msgs);
 }
 
 int main(int argc, char** argv) {

@@ -31,6 +31,7 @@
 #include <string>
 #include <string_view>
 
+#include "accept_loop.hpp"
 #include "args.hpp"
 #include "http_head.hpp"
 
@@ -175,22 +176,8 @@ corio::task<void> serve(std::uint16_t port, config cfg) {
   auto listener = tcp_listener::bind({"127.0.0.1", port});
   fmt::print("http_hello listening on {}\n", listener.local_address().to_string());
   std::fflush(stdout);
-  auto backoff = 1ms;
-  for (;;) {
-    bool out_of_fds = false;
-    try {
-      corio::spawn(serve_connection(co_await listener.accept(), cfg)).detach();
-      backoff = 1ms;
-    } catch (const std::system_error& e) {
-      // EMFILE/ENFILE (out of descriptors) and the rarer ENOBUFS/ENOMEM: back off, do not spin
-      fmt::print(stderr, "accept: {}; retrying in {} ms\n", e.what(), backoff.count());
-      out_of_fds = true;
-    }
-    if (out_of_fds) {
-      co_await corio::sleep(backoff);
-      backoff = std::min(backoff * 2, ms(1000));
-    }
-  }
+  auto start_connection = [&cfg](tcp_stream s) { corio::spawn(serve_connection(std::move(s), cfg)).detach(); };
+  co_await examples::accept_loop(listener, start_connection);  // out of descriptors: backs off, 1 ms to 1 s
 }
 
 }  // namespace

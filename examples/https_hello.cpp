@@ -9,6 +9,7 @@
 #include <corio/io/tls.hpp>
 #include <fmt/format.h>
 
+#include "accept_loop.hpp"
 #include "args.hpp"
 
 using namespace std::chrono_literals;
@@ -47,16 +48,8 @@ corio::task<void> run(corio::tls::context ctx, std::uint16_t port) {
   auto listener = tcp_listener::bind({"127.0.0.1", port});
   fmt::print("https_hello listening on {}\n", listener.local_address().to_string());
   std::fflush(stdout);
-  for (;;) {
-    bool failed = false;
-    try {
-      corio::spawn(serve(ctx, co_await listener.accept())).detach();
-    } catch (const std::system_error& e) {
-      fmt::print(stderr, "accept: {}\n", e.what());
-      failed = true;
-    }
-    if (failed) co_await corio::sleep(10ms);
-  }
+  auto start_connection = [&ctx](tcp_stream raw) { corio::spawn(serve(ctx, std::move(raw))).detach(); };
+  co_await examples::accept_loop(listener, start_connection, {.first = 10ms, .max = 10ms});
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "args.hpp"
+#include "echo_check.hpp"
 
 using corio::net::tcp_stream;
 
@@ -20,13 +21,7 @@ corio::task<std::size_t> talk(corio::tls::context ctx, std::string host, corio::
   auto raw = co_await tcp_stream::connect(addr, std::chrono::seconds(10));
   raw.set_nodelay(true);
   auto s = co_await corio::tls::connect(ctx, std::move(raw), host);
-  for (std::size_t i = 0; i < msgs; ++i) {
-    std::string msg = fmt::format("client {} message {}\n", id, i);
-    co_await s.write_all(msg);
-    std::string back(msg.size(), '\0');
-    co_await s.read_exact(back.data(), back.size());
-    if (back != msg) throw std::runtime_error(fmt::format("client {}: bad echo '{}'", id, back));
-  }
+  co_await examples::send_and_check(s, id, msgs);
   co_await s.shutdown();
   char end;
   std::size_t n = co_await s.read(&end, 1);  // the server's close_notify
@@ -39,12 +34,7 @@ corio::task<int> run(corio::tls::context ctx, std::string host, std::uint16_t po
   corio::net::socket_address addr{"127.0.0.1", port};
   std::vector<corio::task<std::size_t>> clients;
   for (std::size_t i = 0; i < conns; ++i) clients.push_back(talk(ctx, host, addr, i, msgs));
-  auto start = corio::clock::now();
-  std::size_t total = 0;
-  for (std::size_t n : co_await corio::join_all(std::move(clients))) total += n;
-  double secs = std::chrono::duration<double>(corio::clock::now() - start).count();
-  fmt::print("tls_echo_client: {} messages echoed on {} connections in {:.3f} s\n", total, conns, secs);
-  co_return total == conns * msgs ? 0 : 1;
+  co_return co_await examples::run_clients("tls_echo_client", std::move(clients), msgs);
 }
 
 }  // namespace

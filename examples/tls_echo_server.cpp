@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 
+#include "accept_loop.hpp"
 #include "args.hpp"
 
 using namespace std::chrono_literals;
@@ -41,16 +42,9 @@ corio::task<void> run(corio::tls::context ctx, std::uint16_t port) {
   auto listener = tcp_listener::bind({"127.0.0.1", port});
   fmt::print("tls_echo_server listening on {}\n", listener.local_address().to_string());
   std::fflush(stdout);
-  for (;;) {
-    bool failed = false;
-    try {
-      corio::spawn(serve(ctx, co_await listener.accept())).detach();
-    } catch (const std::system_error& e) {
-      fmt::print(stderr, "accept: {}\n", e.what());
-      failed = true;
-    }
-    if (failed) co_await corio::sleep(10ms);  // out of descriptors: back off
-  }
+  auto start_connection = [&ctx](tcp_stream raw) { corio::spawn(serve(ctx, std::move(raw))).detach(); };
+  // Out of descriptors: back off 10 ms each time.
+  co_await examples::accept_loop(listener, start_connection, {.first = 10ms, .max = 10ms});
 }
 
 std::string env_or(const char* name, const char* fallback) {

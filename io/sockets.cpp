@@ -100,6 +100,32 @@ using detail::io_kind;
 using detail::io_request;
 using detail::open_socket;
 
+namespace {
+
+/// The sendmsg or recvmsg request of send_to and recv_from: one buffer, to or from the address
+/// at `name` (`name_len` bytes; recvmsg writes the sender's length back into msg.msg_namelen).
+/// The request points into this object, which therefore stays where it was made.
+struct one_buffer_msg {
+  iovec iov;
+  msghdr msg{};
+  io_request request;
+
+  one_buffer_msg(io_kind kind, int fd, void* data, std::size_t n, sockaddr* name, socklen_t name_len)
+      : iov{data, n} {
+    msg.msg_name = name;
+    msg.msg_namelen = name_len;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    request.kind = kind;
+    request.fd = fd;
+    request.msg = &msg;
+  }
+  one_buffer_msg(const one_buffer_msg&) = delete;
+  one_buffer_msg& operator=(const one_buffer_msg&) = delete;
+};
+
+}  // namespace
+
 void datagram_socket::connect(const socket_address& addr) {
   if (::connect(fd_.get(), addr.data(), addr.size()) < 0)
     throw std::system_error(errno, std::generic_category(), fmt::format("connect to {}", addr.to_string()));
@@ -113,17 +139,8 @@ detail::fd datagram_socket::bound(const socket_address& addr, const char* what) 
 }
 
 task<std::size_t> datagram_socket::send_to(const void* data, std::size_t n, socket_address to) {
-  iovec iov{const_cast<void*>(data), n};
-  msghdr msg{};
-  msg.msg_name = to.data();
-  msg.msg_namelen = to.size();
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  io_request r;
-  r.kind = io_kind::sendmsg;
-  r.fd = fd_.get();
-  r.msg = &msg;
-  int rc = co_await detail::io_awaitable(r, "sendto");
+  one_buffer_msg m(io_kind::sendmsg, fd_.get(), const_cast<void*>(data), n, to.data(), to.size());
+  int rc = co_await detail::io_awaitable(m.request, "sendto");
   if (rc < 0)
     throw std::system_error(-rc, std::generic_category(), fmt::format("send_to {}", to.to_string()));
   co_return static_cast<std::size_t>(rc);
@@ -131,19 +148,10 @@ task<std::size_t> datagram_socket::send_to(const void* data, std::size_t n, sock
 
 task<std::pair<std::size_t, socket_address>> datagram_socket::recv_from(void* data, std::size_t n) {
   socket_address from;
-  iovec iov{data, n};
-  msghdr msg{};
-  msg.msg_name = from.data();
-  msg.msg_namelen = *from.size_ptr();
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  io_request r;
-  r.kind = io_kind::recvmsg;
-  r.fd = fd_.get();
-  r.msg = &msg;
-  int rc = co_await detail::io_awaitable(r, "recvfrom");
+  one_buffer_msg m(io_kind::recvmsg, fd_.get(), data, n, from.data(), *from.size_ptr());
+  int rc = co_await detail::io_awaitable(m.request, "recvfrom");
   if (rc < 0) detail::throw_io_error(-rc, "recv_from", fd_.get());
-  co_return std::pair{static_cast<std::size_t>(rc), socket_address(from.data(), msg.msg_namelen)};
+  co_return std::pair{static_cast<std::size_t>(rc), socket_address(from.data(), m.msg.msg_namelen)};
 }
 
 }  // namespace corio::net

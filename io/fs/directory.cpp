@@ -109,6 +109,27 @@ std::uint64_t copy_file(const std::string& from, const std::string& to) {
   return n;
 }
 
+/// A request on `path`, relative to the working directory (mkdirat, unlinkat, renameat); it
+/// points into `path`, which must outlive it.
+detail::io_request at_cwd(detail::io_kind kind, const std::string& path) {
+  detail::io_request r;
+  r.kind = kind;
+  r.dirfd = AT_FDCWD;
+  r.path = path.c_str();
+  return r;
+}
+
+/// create_dir, remove_file and remove_dir: one request on `path` (mkdirat with `mode`, unlinkat
+/// with `flags`); a failure throws the path error named after `what`.
+task<void> one_path_op(const char* what, detail::io_kind kind, std::string path, unsigned mode, int flags) {
+  check_path(what, path);
+  detail::io_request r = at_cwd(kind, path);
+  r.mode = mode;
+  r.flags = flags;
+  int rc = co_await detail::io_awaitable(r, what);
+  if (rc < 0) throw_path_error(-rc, what, path);
+}
+
 }  // namespace
 
 task<std::vector<dir_entry>> read_dir(std::string path) {
@@ -118,14 +139,7 @@ task<std::vector<dir_entry>> read_dir(std::string path) {
 }
 
 task<void> create_dir(std::string path, unsigned mode) {
-  check_path("create_dir", path);
-  detail::io_request r;
-  r.kind = detail::io_kind::mkdirat;
-  r.dirfd = AT_FDCWD;
-  r.path = path.c_str();
-  r.mode = mode;
-  int rc = co_await detail::io_awaitable(r, "create_dir");
-  if (rc < 0) throw_path_error(-rc, "create_dir", path);
+  return one_path_op("create_dir", detail::io_kind::mkdirat, std::move(path), mode, 0);
 }
 
 task<void> create_dir_all(std::string path, unsigned mode) {
@@ -133,10 +147,7 @@ task<void> create_dir_all(std::string path, unsigned mode) {
   // Strip trailing slashes ("a/b/" is "a/b"), keeping "/" itself.
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   if (path.empty()) throw_path_error(ENOENT, "create_dir_all", path);
-  detail::io_request r;
-  r.kind = detail::io_kind::mkdirat;
-  r.dirfd = AT_FDCWD;
-  r.path = path.c_str();
+  detail::io_request r = at_cwd(detail::io_kind::mkdirat, path);
   r.mode = mode;
   int rc = co_await detail::io_awaitable(r, "create_dir_all");
   if (rc == -ENOENT) {  // a parent is missing: create it, then try again
@@ -154,25 +165,11 @@ task<void> create_dir_all(std::string path, unsigned mode) {
 }
 
 task<void> remove_file(std::string path) {
-  check_path("remove_file", path);
-  detail::io_request r;
-  r.kind = detail::io_kind::unlinkat;
-  r.dirfd = AT_FDCWD;
-  r.path = path.c_str();
-  r.flags = 0;
-  int rc = co_await detail::io_awaitable(r, "remove_file");
-  if (rc < 0) throw_path_error(-rc, "remove_file", path);
+  return one_path_op("remove_file", detail::io_kind::unlinkat, std::move(path), 0, 0);
 }
 
 task<void> remove_dir(std::string path) {
-  check_path("remove_dir", path);
-  detail::io_request r;
-  r.kind = detail::io_kind::unlinkat;
-  r.dirfd = AT_FDCWD;
-  r.path = path.c_str();
-  r.flags = AT_REMOVEDIR;
-  int rc = co_await detail::io_awaitable(r, "remove_dir");
-  if (rc < 0) throw_path_error(-rc, "remove_dir", path);
+  return one_path_op("remove_dir", detail::io_kind::unlinkat, std::move(path), 0, AT_REMOVEDIR);
 }
 
 task<void> remove_dir_all(std::string path) {
@@ -184,10 +181,7 @@ task<void> remove_dir_all(std::string path) {
 task<void> rename(std::string from, std::string to) {
   check_path("rename", from);
   check_path("rename", to);
-  detail::io_request r;
-  r.kind = detail::io_kind::renameat;
-  r.dirfd = AT_FDCWD;
-  r.path = from.c_str();
+  detail::io_request r = at_cwd(detail::io_kind::renameat, from);
   r.path2 = to.c_str();
   r.flags = 0;
   int rc = co_await detail::io_awaitable(r, "rename");

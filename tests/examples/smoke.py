@@ -7,22 +7,11 @@ Usage: smoke.py <examples-build-dir> echo|http|chat|metrics|config_reload|par_fr
 Every wait is for an event (a line, an answer, end of stream) with a generous bound."""
 
 import os
-import re
 import socket
 import subprocess
 import sys
 
-BOUND = 20.0  # seconds; generous, only hit when something is broken
-
-
-def start(exe, *args):
-    p = subprocess.Popen([exe, "--port", "0", "--threads", "2", *args], stdout=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-    if not m:
-        p.kill()
-        sys.exit(f"{exe}: no 'listening on' line, got {line!r}")
-    return p, int(m.group(1))
+from loopback import BOUND, expect, read_to_eof, read_until, serving
 
 
 def connect(port):
@@ -31,45 +20,17 @@ def connect(port):
     return s
 
 
-def read_until(s, token):
-    data = b""
-    while token not in data:
-        chunk = s.recv(65536)
-        if not chunk:
-            raise AssertionError(f"connection closed before {token!r}; got {data!r}")
-        data += chunk
-    return data
-
-
-def read_to_eof(s):
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
 def echo(d):
-    server, port = start(os.path.join(d, "echo_server"))
-    try:
+    with serving(os.path.join(d, "echo_server")) as (_, port):
         r = subprocess.run([os.path.join(d, "echo_client"), "--port", str(port), "--conns", "20", "--msgs", "50"],
                            capture_output=True, text=True, timeout=120)
         print(r.stdout, end="")
         expect(r.returncode == 0, f"echo_client failed: {r.stderr}")
         expect("1000 messages echoed" in r.stdout, f"unexpected output {r.stdout!r}")
-    finally:
-        server.kill()
 
 
 def metrics(d):
-    server, port = start(os.path.join(d, "metrics_server"))
-    try:
+    with serving(os.path.join(d, "metrics_server")) as (_, port):
         s = connect(port)
         s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         resp = read_until(s, b"corio_worker_timers_armed{worker=\"1\"}")
@@ -82,15 +43,11 @@ def metrics(d):
         resp = read_until(s, b"try /metrics")
         expect(b"HTTP/1.1 404 Not Found" in resp, f"/nope: {resp!r}")
         s.close()
-    finally:
-        server.kill()
-        server.wait()
 
 
 def http(d):
-    server, port = start(os.path.join(d, "http_hello"), "--idle-ms", "300")
     get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
-    try:
+    with serving(os.path.join(d, "http_hello"), "--idle-ms", "300") as (_, port):
         s = connect(port)  # keep-alive: two requests on one connection
         for _ in range(2):
             s.sendall(get)
@@ -122,13 +79,10 @@ def http(d):
         s = connect(port)  # a silent client is disconnected after --idle-ms
         expect(read_to_eof(s) == b"", "idle client got data")
         print("http_hello: keep-alive, pipelining, close, 400, 431, HTTP/1.0, bodies, idle timeout: ok")
-    finally:
-        server.kill()
 
 
 def chat(d):
-    server, port = start(os.path.join(d, "chat_server"))
-    try:
+    with serving(os.path.join(d, "chat_server")) as (_, port):
         a = connect(port)
         read_until(a, b"welcome")
         b = connect(port)
@@ -142,8 +96,6 @@ def chat(d):
         b.close()
         expect(b"left" in read_until(a, b"left"), "no leave notice")
         print("chat_server: lines relayed between clients: ok")
-    finally:
-        server.kill()
 
 
 def run_exact(d, name, want):

@@ -11,24 +11,18 @@ Usage: tls_smoke.py <examples-build-dir> tls_echo|https
 Exits 77 (skipped) when the openssl (or, for https, curl) command is missing."""
 
 import os
-import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 
-BOUND = 20.0  # seconds; generous, only hit when something is broken
+from loopback import BOUND, expect, read_to_eof, serving
 
 
 def skip(why):
     print(f"SKIP: {why}")
     sys.exit(77)
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def make_cert(d):
@@ -38,17 +32,6 @@ def make_cert(d):
                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "2"],
                    check=True, capture_output=True, timeout=BOUND)
     return cert, key
-
-
-def start(exe, cert, key):
-    p = subprocess.Popen([exe, "--port", "0", "--threads", "2", "--cert", cert, "--key", key],
-                         stdout=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-    if not m:
-        p.kill()
-        sys.exit(f"{exe}: no 'listening on' line, got {line!r}")
-    return p, int(m.group(1))
 
 
 def s_client(port, cert, version):
@@ -77,8 +60,7 @@ def s_client(port, cert, version):
 
 def tls_echo(d, tmp):
     cert, key = make_cert(tmp)
-    server, port = start(os.path.join(d, "tls_echo_server"), cert, key)
-    try:
+    with serving(os.path.join(d, "tls_echo_server"), "--cert", cert, "--key", key) as (server, port):
         r = subprocess.run([os.path.join(d, "tls_echo_client"), "--port", str(port), "--ca", cert,
                             "--conns", "20", "--msgs", "50"], capture_output=True, text=True, timeout=120)
         print(r.stdout, end="")
@@ -91,16 +73,13 @@ def tls_echo(d, tmp):
         for version in ("tls1_2", "tls1_3"):
             s_client(port, cert, version)
         expect(server.poll() is None, "tls_echo_server died")
-    finally:
-        server.kill()
 
 
 def https(d, tmp):
     if not shutil.which("curl"):
         skip("curl not found")
     cert, key = make_cert(tmp)
-    server, port = start(os.path.join(d, "https_hello"), cert, key)
-    try:
+    with serving(os.path.join(d, "https_hello"), "--cert", cert, "--key", key) as (_, port):
         for flags in (["--tlsv1.2", "--tls-max", "1.2"], ["--tlsv1.3"]):
             r = subprocess.run(["curl", "-sS", "--max-time", "20", "--cacert", cert, *flags,
                                 f"https://localhost:{port}/", f"https://localhost:{port}/again"],
@@ -111,18 +90,11 @@ def https(d, tmp):
         # Plain HTTP to the TLS port: the handshake fails, the connection closes, the server lives.
         s = socket.create_connection(("127.0.0.1", port), timeout=BOUND)
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_eof(s)
         expect(b"Hello" not in data, f"plaintext answered: {data!r}")
         r = subprocess.run(["curl", "-sS", "--max-time", "20", "--cacert", cert, f"https://localhost:{port}/"],
                            capture_output=True, text=True, timeout=60)
         expect(r.stdout == "Hello, World!", "https_hello stopped serving after a plaintext client")
-    finally:
-        server.kill()
 
 
 def main():

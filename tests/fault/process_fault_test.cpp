@@ -6,20 +6,16 @@
 #include <doctest/doctest.h>
 #include <corio/io/net.hpp>
 
-#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <system_error>
 
@@ -107,36 +103,20 @@ TEST_SUITE("process_fault") {
 
   TEST_CASE("13. io_uring forbidden (EPERM) by seccomp in a child: the epoll fallback serves the fault suite") {
     if (std::getenv(seccomp_env)) return;  // already the child
-    std::string log = "/tmp/corio-fault-seccomp-" + std::to_string(::getpid()) + ".log";
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      if (!forbid_io_uring()) ::_exit(77);
-      int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-      if (out >= 0) {
-        ::dup2(out, 1);
-        ::dup2(out, 2);
-      }
+    // A fresh process image, so the backend is chosen anew under the filter.
+    auto child = test::run_self_in_child({"fault_tests", "--test-suite=reactor_fault,under_seccomp"}, [] {
+      if (!forbid_io_uring()) return 77;
       ::setenv(seccomp_env, "1", 1);
       ::unsetenv("CORIO_BACKEND");  // let the runtime find out for itself
-      // A fresh process image, so the backend is chosen anew under the filter.
-      const char* argv[] = {"fault_tests", "--test-suite=reactor_fault,under_seccomp", nullptr};
-      ::execv("/proc/self/exe", const_cast<char* const*>(argv));
-      ::_exit(76);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    std::stringstream output;
-    output << std::ifstream(log).rdbuf();
-    ::unlink(log.c_str());
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+      return 0;
+    });
+    if (child.exited_with(77)) {
       MESSAGE("the kernel refused the seccomp filter; skipped");
       return;
     }
-    INFO("child output:\n", output.str());
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-    CHECK(output.str().find("under_seccomp: backend epoll") != std::string::npos);
+    INFO("child output:\n", child.output);
+    CHECK(child.exited_with(0));
+    CHECK(child.output.find("under_seccomp: backend epoll") != std::string::npos);
   }
 }
 

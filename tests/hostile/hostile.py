@@ -21,7 +21,9 @@ import sys
 import threading
 import time
 
-BOUND = 20.0  # seconds; generous, only reached when something is broken
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+import loopback  # noqa: E402 (after the path)
+from loopback import BOUND, expect, listening_port, read_until  # noqa: E402
 
 
 def sanitized(exe):
@@ -38,11 +40,6 @@ def log(msg):
     print(msg, flush=True)
 
 
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
 class server:
     def __init__(self, exe, *args, nofile=None):
         def limit():
@@ -50,12 +47,7 @@ class server:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         self.p = subprocess.Popen([exe, "--port", "0", "--threads", "2", *args], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, preexec_fn=limit)
-        line = self.p.stdout.readline().decode()
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        if not m:
-            self.p.kill()
-            raise AssertionError(f"{exe}: no 'listening on' line, got {line!r}")
-        self.port = int(m.group(1))
+        self.port = listening_port(self.p, exe)
         self.stderr = b""
         self.sanitized = sanitized(exe)
 
@@ -129,25 +121,10 @@ def reset(s):
     s.close()
 
 
-def read_until(s, token, data=b""):
-    while token not in data:
-        chunk = s.recv(65536)
-        if not chunk:
-            raise AssertionError(f"connection closed before {token!r}; got {data[-300:]!r}")
-        data += chunk
-    return data
-
-
 def read_to_eof(s):
-    data = b""
-    while True:
-        try:
-            chunk = s.recv(65536)
-        except ConnectionResetError:
-            return data
-        if not chunk:
-            return data
-        data += chunk
+    """Everything the server sends until it closes; a reset (a server dropping an attacker) ends
+    it too."""
+    return loopback.read_to_eof(s, reset_is_eof=True)
 
 
 def fill_until_blocked(s, chunk, cap):

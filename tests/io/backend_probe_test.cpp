@@ -5,14 +5,10 @@
 #include <doctest/doctest.h>
 #include <corio/corio.hpp>
 
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <system_error>
 
@@ -63,31 +59,15 @@ TEST_SUITE("backend_probe") {
       return;
     }
     const bool multishot = detail::multishot_accept_supported();
-    std::string log = "/tmp/corio-backend-probe-" + std::to_string(::getpid()) + ".log";
-    std::fflush(nullptr);
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-      if (out >= 0) {
-        ::dup2(out, 1);
-        ::dup2(out, 2);
-      }
+    auto child = test::run_self_in_child({"unit_tests", "--test-suite=backend_probe_child"}, [multishot] {
       ::setenv(child_env, multishot ? "1" : "0", 1);
       ::unsetenv("CORIO_BACKEND");  // the process must choose for itself
-      const char* argv[] = {"unit_tests", "--test-suite=backend_probe_child", nullptr};
-      ::execv("/proc/self/exe", const_cast<char* const*>(argv));
-      ::_exit(76);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    std::stringstream output;
-    output << std::ifstream(log).rdbuf();
-    ::unlink(log.c_str());
-    INFO("child output:\n", output.str());
-    REQUIRE(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-    CHECK(output.str().find("backend_probe_child: ran") != std::string::npos);
+      return 0;
+    });
+    INFO("child output:\n", child.output);
+    REQUIRE(WIFEXITED(child.status));
+    CHECK(WEXITSTATUS(child.status) == 0);
+    CHECK(child.output.find("backend_probe_child: ran") != std::string::npos);
   }
 }
 

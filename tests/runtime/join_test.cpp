@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "support/mark.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
@@ -27,17 +28,8 @@ task<void> fail_after(std::chrono::milliseconds d, std::string msg) {
   co_await sleep(d);
   throw std::runtime_error(msg);
 }
-// Records its destruction into `log` (a cancelled child unwinds before the helper returns).
-struct mark {
-  std::vector<std::string>* log;
-  std::string name;
-  ~mark() { log->push_back(name); }
-};
-task<int> slow_marked(std::vector<std::string>& log, std::string name) {
-  mark m{&log, name};
-  co_await sleep(1h);
-  co_return 0;
-}
+using test::mark;
+using test::slow_marked;
 
 }  // namespace
 

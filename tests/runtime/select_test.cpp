@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "support/mark.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
@@ -35,16 +36,8 @@ task<int> after(std::chrono::milliseconds d, int v) {
   co_await sleep(d);
   co_return v;
 }
-struct mark {
-  std::vector<std::string>* log;
-  std::string name;
-  ~mark() { log->push_back(name); }
-};
-task<int> slow_marked(std::vector<std::string>& log, std::string name) {
-  mark m{&log, name};
-  co_await sleep(1h);
-  co_return 0;
-}
+using test::mark;
+using test::slow_marked;
 task<void> yielder(int& rounds, int n) {
   for (int i = 0; i < n; ++i) {
     ++rounds;

@@ -1,15 +1,23 @@
 #pragma once
-// What the fault tests measure about this process, and a way to run a piece of a test in a
-// child process (for limits and filters that must not touch the test runner itself).
+// What the fault tests measure about this process, and ways to run a piece of a test in a
+// child process (for limits and filters that must not touch the test runner itself): a forked
+// function, or this test binary run again in a fresh process image.
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <initializer_list>
+#include <string>
+#include <system_error>
+#include <vector>
 
 namespace corio::test {
 
@@ -64,6 +72,54 @@ int in_child(F&& f) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 126;
+}
+
+/// How a child of run_self_in_child ended, and what it printed.
+struct child_run {
+  int status = 0;      ///< as waitpid reports it
+  std::string output;  ///< its stdout and stderr, in the order written
+  bool exited_with(int code) const { return WIFEXITED(status) && WEXITSTATUS(status) == code; }
+};
+
+/// Runs this test binary again, in a fresh process image, and waits for it: forks, sends the
+/// child's stdout and stderr to an unlinked temporary file, calls `prepare()` in the child (set
+/// its environment, install a filter: what must hold before the image starts), then execs
+/// /proc/self/exe with `args` as its argv. A non-zero return of `prepare()` is the child's exit
+/// status instead (it does not exec); 76 means the exec failed. Throws std::system_error if the
+/// temporary file or the child cannot be made.
+template <class Prepare>
+child_run run_self_in_child(std::initializer_list<const char*> args, Prepare prepare) {
+  std::vector<const char*> argv(args);
+  argv.push_back(nullptr);
+  char path[] = "/tmp/corio-test-child-XXXXXX";
+  int log = ::mkostemp(path, O_CLOEXEC);
+  if (log < 0) throw std::system_error(errno, std::generic_category(), "run_self_in_child: mkostemp");
+  ::unlink(path);
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int err = errno;
+    ::close(log);
+    throw std::system_error(err, std::generic_category(), "run_self_in_child: fork");
+  }
+  if (pid == 0) {
+    ::dup2(log, 1);  // the copies are not close-on-exec
+    ::dup2(log, 2);
+    if (int rc = prepare(); rc != 0) ::_exit(rc);
+    ::execv("/proc/self/exe", const_cast<char* const*>(argv.data()));
+    ::_exit(76);
+  }
+  child_run run;
+  ::waitpid(pid, &run.status, 0);
+  char buf[4096];
+  for (off_t at = 0;;) {
+    ssize_t n = ::pread(log, buf, sizeof buf, at);
+    if (n <= 0) break;
+    run.output.append(buf, static_cast<std::size_t>(n));
+    at += n;
+  }
+  ::close(log);
+  return run;
 }
 
 /// Raises RLIMIT_NOFILE to at least `want` (the hard limit too, where privileges allow);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/counted.hpp"
+#include "support/interleave.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
@@ -18,10 +19,7 @@ using test::counted;
 
 namespace {
 
-/// Lets every other runnable task run until it blocks (current_thread runtime).
-task<void> settle(int rounds = 8) {
-  for (int i = 0; i < rounds; ++i) co_await yield_now();
-}
+using test::settle;
 
 // A parameter lives as long as the frame (until the join handle is consumed): move the sender
 // into a local so the channel sees it go when the body ends.
@@ -465,10 +463,7 @@ TEST_SUITE("mpsc") {
       auto [tx, rx] = mpsc::unbounded<int>();
       for (int i = 0; i < 1000; ++i) tx.send(i);
       bool other_ran = false;
-      auto other = spawn([](bool& f) -> task<void> {
-        f = true;
-        co_return;
-      }(other_ran));
+      auto other = spawn(test::flag_task(other_ran));
       int seen_at = -1;
       for (int i = 0; i < 1000; ++i) {
         std::optional<int> v = co_await rx.recv();

@@ -9,15 +9,15 @@
 #include <thread>
 #include <vector>
 
+#include "support/interleave.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
 
 namespace {
 
-task<void> settle(int rounds = 8) {
-  for (int i = 0; i < rounds; ++i) co_await yield_now();
-}
+using test::settle;
+using test::spawn_queued;
 
 task<void> append_locked(mutex<std::vector<int>>& m, int v) {
   auto g = co_await m.lock();
@@ -86,12 +86,9 @@ TEST_SUITE("mutex") {
     auto rt = test::single();
     rt.block_on([&]() -> task<void> {
       auto g = co_await m.lock();
-      auto a = spawn(append_locked(m, 1));
-      co_await settle();
-      auto b = spawn(append_locked(m, 2));
-      co_await settle();
-      auto c = spawn(append_locked(m, 3));
-      co_await settle();
+      auto a = co_await spawn_queued(append_locked(m, 1));
+      auto b = co_await spawn_queued(append_locked(m, 2));
+      auto c = co_await spawn_queued(append_locked(m, 3));
       b.abort();
       CHECK_THROWS_AS(co_await b, cancelled);
       g.unlock();
@@ -108,10 +105,8 @@ TEST_SUITE("mutex") {
     auto rt = test::single();
     rt.block_on([&]() -> task<void> {
       auto g = co_await m.lock();
-      auto a = spawn(append_locked(m, 1));
-      co_await settle();
-      auto b = spawn(append_locked(m, 2));
-      co_await settle();
+      auto a = co_await spawn_queued(append_locked(m, 1));
+      auto b = co_await spawn_queued(append_locked(m, 2));
       g.unlock();  // hand-off to a (queued to run)...
       a.abort();   // ...which is cancelled before it runs
       CHECK_THROWS_AS(co_await a, cancelled);
@@ -126,8 +121,7 @@ TEST_SUITE("mutex") {
     auto rt = test::single();
     rt.block_on([&]() -> task<void> {
       auto g = co_await m.lock();
-      auto a = spawn([](mutex<int>& m) -> task<void> { auto g = co_await m.lock(); }(m));
-      co_await settle();
+      auto a = co_await spawn_queued([](mutex<int>& m) -> task<void> { auto g = co_await m.lock(); }(m));
       a.abort();
       CHECK_THROWS_AS(co_await a, cancelled);
       g.unlock();
@@ -141,10 +135,7 @@ TEST_SUITE("mutex") {
     rt.block_on([]() -> task<void> {
       mutex<int> m;
       bool other_ran = false;
-      auto other = spawn([](bool& f) -> task<void> {
-        f = true;
-        co_return;
-      }(other_ran));
+      auto other = spawn(test::flag_task(other_ran));
       int seen_at = -1;
       for (int i = 0; i < 1000; ++i) {
         auto g = co_await m.lock();

@@ -8,15 +8,15 @@
 #include <thread>
 #include <vector>
 
+#include "support/interleave.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
 
 namespace {
 
-task<void> settle(int rounds = 8) {
-  for (int i = 0; i < rounds; ++i) co_await yield_now();
-}
+using test::settle;
+using test::spawn_queued;
 
 task<void> read_into(rw_lock<int>& l, std::vector<std::string>& log, std::string name) {
   auto r = co_await l.read();
@@ -61,17 +61,12 @@ TEST_SUITE("rw_lock") {
     std::vector<std::string> log;
     rt.block_on([&]() -> task<void> {
       auto r = co_await l.read();
-      auto w = spawn(write_value(l, log, "w", 5));
-      co_await settle();
+      auto w = co_await spawn_queued(write_value(l, log, "w", 5));
       CHECK_FALSE(l.try_read().has_value());  // a writer waits: no overtaking
-      auto r1 = spawn(read_into(l, log, "r1"));
-      co_await settle();  // (each queues before the next is spawned)
-      auto r2 = spawn(read_into(l, log, "r2"));
-      co_await settle();
-      auto w2 = spawn(write_value(l, log, "w2", 6));
-      co_await settle();
-      auto r3 = spawn(read_into(l, log, "r3"));
-      co_await settle();
+      auto r1 = co_await spawn_queued(read_into(l, log, "r1"));
+      auto r2 = co_await spawn_queued(read_into(l, log, "r2"));
+      auto w2 = co_await spawn_queued(write_value(l, log, "w2", 6));
+      auto r3 = co_await spawn_queued(read_into(l, log, "r3"));
       CHECK(log.empty());
       r.unlock();
       co_await w;
@@ -94,10 +89,8 @@ TEST_SUITE("rw_lock") {
     std::vector<std::string> log;
     rt.block_on([&]() -> task<void> {
       auto r = co_await l.read();
-      auto w = spawn(write_value(l, log, "w", 5));
-      co_await settle();
-      auto r1 = spawn(read_into(l, log, "r1"));
-      co_await settle();
+      auto w = co_await spawn_queued(write_value(l, log, "w", 5));
+      auto r1 = co_await spawn_queued(read_into(l, log, "r1"));
       CHECK(log.empty());
       w.abort();
       CHECK_THROWS_AS(co_await w, cancelled);
@@ -113,10 +106,8 @@ TEST_SUITE("rw_lock") {
     std::vector<std::string> log;
     rt.block_on([&]() -> task<void> {
       auto r = co_await l.read();
-      auto w = spawn(write_value(l, log, "w", 5));
-      co_await settle();
-      auto r1 = spawn(read_into(l, log, "r1"));
-      co_await settle();
+      auto w = co_await spawn_queued(write_value(l, log, "w", 5));
+      auto r1 = co_await spawn_queued(read_into(l, log, "r1"));
       r.unlock();  // granted to w, which is queued to run...
       w.abort();   // ...and cancelled first
       CHECK_THROWS_AS(co_await w, cancelled);
