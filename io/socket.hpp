@@ -25,6 +25,7 @@
 #include <string_view>
 #include <utility>
 
+#include "../runtime/detail/export.hpp"
 #include "../runtime/task.hpp"
 #include "detail/fd.hpp"
 #include "detail/io_call.hpp"
@@ -65,7 +66,7 @@ using listen_options = detail::listen_options;
 
 /// An owned socket descriptor, its addresses and close(): the base of every socket type.
 /// Move-only (through the derived types); dropping it closes the descriptor.
-class socket_base {
+class CORIO_API socket_base {
  public:
   /// A closed socket (every operation fails with EBADF).
   socket_base() noexcept = default;
@@ -161,7 +162,7 @@ class stream_writer {
 /// The read half of a split stream (stream_socket::split): one task may read from it while
 /// another writes to the write_half, on any workers. The descriptor closes when both halves
 /// are gone. Copyable only by moving; one task at a time per half.
-class read_half : public stream_reader<read_half> {
+class CORIO_API read_half : public stream_reader<read_half> {
  public:
   /// Shares ownership of the split stream's descriptor.
   explicit read_half(std::shared_ptr<detail::fd> f) noexcept : fd_(std::move(f)) {}
@@ -175,7 +176,7 @@ class read_half : public stream_reader<read_half> {
 };
 
 /// The write half of a split stream (stream_socket::split); see read_half.
-class write_half : public stream_writer<write_half> {
+class CORIO_API write_half : public stream_writer<write_half> {
  public:
   /// Shares ownership of the split stream's descriptor.
   explicit write_half(std::shared_ptr<detail::fd> f) noexcept : fd_(std::move(f)) {}
@@ -191,7 +192,7 @@ class write_half : public stream_writer<write_half> {
 /// A connected stream socket (TCP or Unix): socket_base, stream_reader and stream_writer in
 /// one. Move-only; dropping it closes the socket. Meant for one task at a time: split() gives a
 /// read half and a write half that two tasks may use at once.
-class stream_socket : public socket_base, public stream_reader<stream_socket>, public stream_writer<stream_socket> {
+class CORIO_API stream_socket : public socket_base, public stream_reader<stream_socket>, public stream_writer<stream_socket> {
  public:
   using socket_base::socket_base;
   using socket_base::native_handle;
@@ -211,7 +212,7 @@ class stream_socket : public socket_base, public stream_reader<stream_socket>, p
 /// datagram, truncated to the buffer. Move-only; dropping it closes the socket. Several tasks
 /// may send and receive on one socket at once (each datagram goes to one receiver), as long
 /// as none of them closes, moves or destroys it meanwhile.
-class datagram_socket : public socket_base {
+class CORIO_API datagram_socket : public socket_base {
  public:
   using socket_base::socket_base;
 

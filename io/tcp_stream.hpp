@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "../runtime/detail/export.hpp"
 #include "socket.hpp"
 
 namespace corio::net {
@@ -25,7 +26,7 @@ namespace corio::net {
 /// stream_socket (socket.hpp, with each one's cancel safety), addresses and close() from
 /// socket_base. Move-only; dropping it closes the socket. Meant for one task at a time:
 /// split() gives a read half and a write half that two tasks may use at once.
-class tcp_stream : public stream_socket {
+class CORIO_API tcp_stream : public stream_socket {
  public:
   /// A closed stream (every operation fails with EBADF).
   tcp_stream() noexcept = default;

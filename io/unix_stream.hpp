@@ -5,12 +5,13 @@
 
 #include <utility>
 
+#include "../runtime/detail/export.hpp"
 #include "socket.hpp"
 
 namespace corio::net {
 
 /// A connected Unix-domain stream socket, with tcp_stream's operations (and split()).
-class unix_stream : public stream_socket {
+class CORIO_API unix_stream : public stream_socket {
  public:
   /// A closed stream (every operation fails with EBADF).
   unix_stream() noexcept = default;
@@ -25,7 +26,7 @@ class unix_stream : public stream_socket {
 
 /// A listening Unix-domain socket. Move-only; dropping it closes the socket (the socket file
 /// stays).
-class unix_listener : public socket_base {
+class CORIO_API unix_listener : public socket_base {
  public:
   /// A closed listener (every operation fails with EBADF).
   unix_listener() noexcept = default;

@@ -13,13 +13,14 @@
 
 #include <cstddef>
 
+#include "../runtime/detail/export.hpp"
 #include "detail/countdown.hpp"
 
 namespace corio {
 
 /// A single-use countdown (see above). Any number of tasks and threads may count down and
 /// wait at once.
-class latch {
+class CORIO_API latch {
  public:
   /// A latch that opens after `count` count-downs (at once for 0).
   explicit latch(std::size_t count) noexcept : c_(count) {}

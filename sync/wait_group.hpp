@@ -14,13 +14,14 @@
 
 #include <cstddef>
 
+#include "../runtime/detail/export.hpp"
 #include "detail/countdown.hpp"
 
 namespace corio {
 
 /// A counter of outstanding jobs that tasks can wait on (see above). add/done/wait may be
 /// called from any number of tasks and threads at once.
-class wait_group {
+class CORIO_API wait_group {
  public:
   /// A group with no jobs outstanding.
   wait_group() noexcept : c_(0) {}

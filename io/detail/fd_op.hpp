@@ -19,6 +19,7 @@
 #include <string_view>
 #include <utility>
 
+#include "../../runtime/detail/export.hpp"
 #include "../../runtime/task.hpp"
 #include "io_call.hpp"
 
@@ -29,12 +30,12 @@ namespace corio::detail {
 inline constexpr std::size_t max_rw_count = 0x7ffff000;
 
 /// Throws std::system_error(err) with "<what> <name>" (or "<what> (fd N)" if `name` is empty).
-[[noreturn]] void throw_fd_error(int err, const char* what, std::string_view name, int fd);
+CORIO_API [[noreturn]] void throw_fd_error(int err, const char* what, std::string_view name, int fd);
 
 /// read_exact / write_all on a descriptor read with read(2) (stream_ops.hpp has the socket
 /// ones), with errors naming the stream. `name` must outlive the task.
-task<void> fd_read_exact(int fd, std::string_view name, void* data, std::size_t n);
-task<void> fd_write_all(int fd, std::string_view name, const void* data, std::size_t n);
+CORIO_API task<void> fd_read_exact(int fd, std::string_view name, void* data, std::size_t n);
+CORIO_API task<void> fd_write_all(int fd, std::string_view name, const void* data, std::size_t n);
 
 inline io_request fd_request(io_kind kind, int fd, const void* data, std::size_t n, std::int64_t offset) {
   return rw_request(kind, fd, data, std::min(n, max_rw_count), offset);

@@ -38,6 +38,7 @@
 #include <string_view>
 #include <utility>
 
+#include "../../runtime/detail/export.hpp"
 #include "../../runtime/task.hpp"
 #include "../detail/fd.hpp"
 #include "../detail/fd_op.hpp"
@@ -61,7 +62,7 @@ namespace corio::fs {
 
 /// An open file (see above). Move-only; dropping it closes the descriptor. read_at/write_at
 /// may be used by several tasks at once; cursor operations by one at a time.
-class file {
+class CORIO_API file {
  public:
   ///@{
   /// Awaitables returned by the operations: a byte count, a count that also moves the cursor,

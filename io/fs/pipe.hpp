@@ -16,12 +16,13 @@
 
 #include <utility>
 
+#include "../../runtime/detail/export.hpp"
 #include "../detail/fd.hpp"
 #include "../detail/fd_op.hpp"
 
 namespace corio::detail {
 /// Sets SIGPIPE to SIG_IGN if its action is the default (once per process; thread-safe).
-void ignore_sigpipe() noexcept;
+CORIO_API void ignore_sigpipe() noexcept;
 }  // namespace corio::detail
 
 namespace corio::fs {
@@ -35,7 +36,7 @@ namespace corio::fs {
 /// except that bytes the kernel read just as it was dropped are lost (as for a socket's
 /// read_operation); read_exact() is not: dropped part-way, the bytes read so far are consumed.
 /// Move-only; one task (or plain thread) at a time per end.
-class pipe_reader : public detail::fd_reader<pipe_reader> {
+class CORIO_API pipe_reader : public detail::fd_reader<pipe_reader> {
  public:
   /// A closed end (every operation fails with EBADF).
   pipe_reader() noexcept = default;
@@ -62,7 +63,7 @@ class pipe_reader : public detail::fd_reader<pipe_reader> {
 /// std::system_error (EPIPE once the read end is closed). **Cancel safety:** neither is
 /// cancel-safe: dropped, write() may have written its bytes and write_all() a prefix of unknown
 /// length. Move-only; one task (or plain thread) at a time per end.
-class pipe_writer : public detail::fd_writer<pipe_writer> {
+class CORIO_API pipe_writer : public detail::fd_writer<pipe_writer> {
  public:
   /// A closed end (every operation fails with EBADF).
   pipe_writer() noexcept = default;
@@ -84,6 +85,6 @@ class pipe_writer : public detail::fd_writer<pipe_writer> {
 
 /// A new pipe (pipe2 with O_CLOEXEC | O_NONBLOCK): {read end, write end}. std::system_error
 /// (EMFILE, ENFILE) if the kernel refuses.
-std::pair<pipe_reader, pipe_writer> pipe();
+CORIO_API std::pair<pipe_reader, pipe_writer> pipe();
 
 }  // namespace corio::fs

@@ -19,11 +19,12 @@
 #include <cstdint>
 
 #include "branch_set.hpp"
+#include "export.hpp"
 #include "scheduler.hpp"
 
 namespace corio::detail {
 
-class branch_driver final : public cancel_hook, timer_node {
+class CORIO_API branch_driver final : public cancel_hook, timer_node {
  public:
   /// Installs itself as the current task's cancel hook (usage_error naming `what` outside a
   /// task). Takes the frames: `frames[i]` becomes branch i (started lazily, in order).

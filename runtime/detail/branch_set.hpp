@@ -38,6 +38,7 @@
 #include <cstdint>
 
 #include "atomic.hpp"
+#include "export.hpp"
 #include "task_header.hpp"
 
 namespace corio::detail {
@@ -120,7 +121,7 @@ class branch_set {
  private:
   friend void branch_free(task_header* t) noexcept;
   explicit branch_set(std::uint32_t n) noexcept : alive_(n), n_(n) {}
-  branch_header* headers() noexcept;
+  CORIO_API branch_header* headers() noexcept;
   static std::size_t alloc_size(std::uint32_t n) noexcept;
 
   atomic<std::uint32_t> alive_;  ///< headers with references left
