@@ -31,6 +31,7 @@
 #include "detail/io_call.hpp"
 #include "detail/socket_base.hpp"
 #include "detail/stream_ops.hpp"
+#include "owned_fd.hpp"
 #include "socket_address.hpp"
 
 namespace corio::net {
@@ -71,7 +72,7 @@ class CORIO_API socket_base {
   /// A closed socket (every operation fails with EBADF).
   socket_base() noexcept = default;
   /// Adopts an open socket descriptor, closed when this object is dropped.
-  explicit socket_base(detail::fd f) noexcept : fd_(std::move(f)) {}
+  explicit socket_base(owned_fd f) noexcept : fd_(std::move(f)) {}
 
   /// The address this socket is bound to. Throws std::system_error if it is closed.
   socket_address local_address() const { return detail::local_address_of(fd_.get()); }
@@ -86,7 +87,7 @@ class CORIO_API socket_base {
 
  protected:
   /// The owned descriptor.
-  detail::fd fd_;
+  owned_fd fd_;
 };
 
 /// The reading side of a connected stream socket (tcp_stream, unix_stream, read_half).
@@ -165,28 +166,28 @@ class stream_writer {
 class CORIO_API read_half : public stream_reader<read_half> {
  public:
   /// Shares ownership of the split stream's descriptor.
-  explicit read_half(std::shared_ptr<detail::fd> f) noexcept : fd_(std::move(f)) {}
+  explicit read_half(std::shared_ptr<owned_fd> f) noexcept : fd_(std::move(f)) {}
   /// The descriptor (-1 for a moved-from half).
   int native_handle() const noexcept { return fd_ ? fd_->get() : -1; }
   /// The connected peer's address; std::system_error on failure.
   socket_address peer_address() const { return detail::peer_address_of(native_handle()); }
 
  private:
-  std::shared_ptr<detail::fd> fd_;
+  std::shared_ptr<owned_fd> fd_;
 };
 
 /// The write half of a split stream (stream_socket::split); see read_half.
 class CORIO_API write_half : public stream_writer<write_half> {
  public:
   /// Shares ownership of the split stream's descriptor.
-  explicit write_half(std::shared_ptr<detail::fd> f) noexcept : fd_(std::move(f)) {}
+  explicit write_half(std::shared_ptr<owned_fd> f) noexcept : fd_(std::move(f)) {}
   /// The descriptor (-1 for a moved-from half).
   int native_handle() const noexcept { return fd_ ? fd_->get() : -1; }
   /// The connected peer's address; std::system_error on failure.
   socket_address peer_address() const { return detail::peer_address_of(native_handle()); }
 
  private:
-  std::shared_ptr<detail::fd> fd_;
+  std::shared_ptr<owned_fd> fd_;
 };
 
 /// A connected stream socket (TCP or Unix): socket_base, stream_reader and stream_writer in
@@ -199,13 +200,13 @@ class CORIO_API stream_socket : public socket_base, public stream_reader<stream_
   /// Splits into a read half and a write half (see read_half); this stream is left closed.
   /// Never throws but std::bad_alloc.
   std::pair<read_half, write_half> split() && {
-    auto shared = std::make_shared<detail::fd>(std::move(fd_));
+    auto shared = std::make_shared<owned_fd>(std::move(fd_));
     return {read_half(shared), write_half(shared)};
   }
 
  protected:
   /// Opens a socket of `family` and connects it to `addr`.
-  static task<detail::fd> connect_to(socket_address addr, int family);
+  static task<owned_fd> connect_to(socket_address addr, int family);
 };
 
 /// A datagram socket (UDP or Unix): each send is one datagram, each receive returns one
@@ -244,7 +245,7 @@ class CORIO_API datagram_socket : public socket_base {
 
  protected:
   /// A new socket of addr's family bound to `addr`; std::system_error naming it on failure.
-  static detail::fd bound(const socket_address& addr, const char* what);
+  static owned_fd bound(const socket_address& addr, const char* what);
 };
 
 }  // namespace corio::net

@@ -68,7 +68,7 @@ class CORIO_API tcp_listener : public socket_base {
   void close() noexcept;
 
  private:
-  explicit tcp_listener(detail::fd f);
+  explicit tcp_listener(owned_fd f);
 
   std::shared_ptr<detail::accept_queue> queue_;  // null when closed
 };

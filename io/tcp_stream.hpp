@@ -31,7 +31,7 @@ class CORIO_API tcp_stream : public stream_socket {
   /// A closed stream (every operation fails with EBADF).
   tcp_stream() noexcept = default;
   /// Adopts a connected socket descriptor.
-  explicit tcp_stream(detail::fd f) noexcept : stream_socket(std::move(f)) {}
+  explicit tcp_stream(owned_fd f) noexcept : stream_socket(std::move(f)) {}
 
   /// Connects to `addr`. std::system_error (e.g. ECONNREFUSED) on failure.
   static task<tcp_stream> connect(socket_address addr);

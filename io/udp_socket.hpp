@@ -22,7 +22,7 @@ class CORIO_API udp_socket : public datagram_socket {
   static udp_socket bind(const socket_address& addr);
 
  private:
-  explicit udp_socket(detail::fd f) noexcept : datagram_socket(std::move(f)) {}
+  explicit udp_socket(owned_fd f) noexcept : datagram_socket(std::move(f)) {}
 };
 
 }  // namespace corio::net

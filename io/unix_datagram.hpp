@@ -23,7 +23,7 @@ class CORIO_API unix_datagram : public datagram_socket {
   static std::pair<unix_datagram, unix_datagram> pair();
 
  private:
-  explicit unix_datagram(detail::fd f) noexcept : datagram_socket(std::move(f)) {}
+  explicit unix_datagram(owned_fd f) noexcept : datagram_socket(std::move(f)) {}
 };
 
 }  // namespace corio::net

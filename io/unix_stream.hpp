@@ -16,7 +16,7 @@ class CORIO_API unix_stream : public stream_socket {
   /// A closed stream (every operation fails with EBADF).
   unix_stream() noexcept = default;
   /// Adopts a connected socket descriptor.
-  explicit unix_stream(detail::fd f) noexcept : stream_socket(std::move(f)) {}
+  explicit unix_stream(owned_fd f) noexcept : stream_socket(std::move(f)) {}
 
   /// Connects to a Unix address. std::system_error (e.g. ENOENT, ECONNREFUSED) on failure.
   static task<unix_stream> connect(socket_address addr);
@@ -43,7 +43,7 @@ class CORIO_API unix_listener : public socket_base {
   accept_operation accept() { return accept_operation(fd_.get()); }
 
  private:
-  explicit unix_listener(detail::fd f) noexcept : socket_base(std::move(f)) {}
+  explicit unix_listener(owned_fd f) noexcept : socket_base(std::move(f)) {}
 };
 
 }  // namespace corio::net

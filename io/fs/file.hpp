@@ -42,6 +42,7 @@
 #include "../../runtime/task.hpp"
 #include "../detail/fd.hpp"
 #include "../detail/fd_op.hpp"
+#include "../owned_fd.hpp"
 #include "metadata.hpp"
 #include "open_options.hpp"
 
@@ -76,7 +77,7 @@ class CORIO_API file {
   file() noexcept = default;
   /// Adopts an open descriptor (closed when the file is dropped); `name` names it in error
   /// messages. The cursor starts at the descriptor's current position.
-  explicit file(detail::fd f, std::string name = {});
+  explicit file(owned_fd f, std::string name = {});
   /// Takes over the other file's descriptor and cursor; that one is left closed.
   file(file&&) noexcept = default;
   /// Closes this file, then takes over the other's descriptor and cursor (left closed).
@@ -209,7 +210,7 @@ class CORIO_API file {
     return sync_op(r, what, path_);
   }
 
-  detail::fd fd_;
+  owned_fd fd_;
   std::string path_;
   std::uint64_t pos_ = 0;
   bool append_ = false;

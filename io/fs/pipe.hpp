@@ -18,6 +18,7 @@
 
 #include "../../runtime/detail/export.hpp"
 #include "../detail/fd.hpp"
+#include "../owned_fd.hpp"
 #include "../detail/fd_op.hpp"
 
 namespace corio::detail {
@@ -41,7 +42,7 @@ class CORIO_API pipe_reader : public detail::fd_reader<pipe_reader> {
   /// A closed end (every operation fails with EBADF).
   pipe_reader() noexcept = default;
   /// Adopts `f`; it is closed when the reader is dropped.
-  explicit pipe_reader(detail::fd f) noexcept : fd_(std::move(f)) {}
+  explicit pipe_reader(owned_fd f) noexcept : fd_(std::move(f)) {}
 
   /// The descriptor (-1 when closed); still owned by the reader.
   int native_handle() const noexcept { return fd_.get(); }
@@ -53,7 +54,7 @@ class CORIO_API pipe_reader : public detail::fd_reader<pipe_reader> {
   std::string_view stream_name() const noexcept { return "pipe"; }
 
  private:
-  detail::fd fd_;
+  owned_fd fd_;
 };
 
 /// The write end of a pipe (or any writable descriptor adopted with the constructor).
@@ -68,7 +69,7 @@ class CORIO_API pipe_writer : public detail::fd_writer<pipe_writer> {
   /// A closed end (every operation fails with EBADF).
   pipe_writer() noexcept = default;
   /// Adopts `f`; it is closed when the writer is dropped. Ignores SIGPIPE (see above).
-  explicit pipe_writer(detail::fd f) noexcept : fd_(std::move(f)) { detail::ignore_sigpipe(); }
+  explicit pipe_writer(owned_fd f) noexcept : fd_(std::move(f)) { detail::ignore_sigpipe(); }
 
   /// The descriptor (-1 when closed); still owned by the writer.
   int native_handle() const noexcept { return fd_.get(); }
@@ -80,7 +81,7 @@ class CORIO_API pipe_writer : public detail::fd_writer<pipe_writer> {
   std::string_view stream_name() const noexcept { return "pipe"; }
 
  private:
-  detail::fd fd_;
+  owned_fd fd_;
 };
 
 /// A new pipe (pipe2 with O_CLOEXEC | O_NONBLOCK): {read end, write end}. std::system_error
