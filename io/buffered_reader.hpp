@@ -42,13 +42,14 @@
 #include <utility>
 
 #include "../runtime/detail/await_traits.hpp"
+#include "../runtime/detail/export.hpp"
 #include "../runtime/task.hpp"
 #include "io_error.hpp"
 
 namespace corio {
 
 /// A line (or read_until segment) exceeded the reader's max_line_length().
-class line_too_long : public std::length_error {
+class CORIO_API line_too_long : public std::length_error {
  public:
   /// `what` is the message; `limit` the length that was exceeded.
   line_too_long(const std::string& what, std::size_t limit) : std::length_error(what), limit_(limit) {}
@@ -63,8 +64,8 @@ class line_too_long : public std::length_error {
 // never runs): results are taken into locals first.
 
 namespace detail {
-[[noreturn]] void throw_unexpected_eof(const char* what, std::size_t got, std::size_t wanted);
-[[noreturn]] void throw_line_too_long(std::size_t limit);
+CORIO_API [[noreturn]] void throw_unexpected_eof(const char* what, std::size_t got, std::size_t wanted);
+CORIO_API [[noreturn]] void throw_line_too_long(std::size_t limit);
 }  // namespace detail
 
 /// A stream whose read(void*, size_t) is awaitable for a count (0 at the end of the stream).

@@ -6,13 +6,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "../runtime/detail/export.hpp"
 #include "../runtime/error.hpp"
 
 namespace corio {
 
 /// read_exact (or a buffered read that needs more) met the end of the stream first. `got` says
 /// how many of the `wanted` bytes did arrive (they are in the buffer).
-class unexpected_eof : public std::runtime_error {
+class CORIO_API unexpected_eof : public std::runtime_error {
  public:
   /// `what` is the message; `got` of the `wanted` bytes arrived.
   unexpected_eof(const std::string& what, std::size_t got, std::size_t wanted)

@@ -12,6 +12,7 @@
 #include <system_error>
 #include <vector>
 
+#include "../runtime/detail/export.hpp"
 #include "../runtime/task.hpp"
 #include "socket_address.hpp"
 
@@ -22,9 +23,9 @@ namespace corio::net {
 /// resolve_category() naming the host; a host with a NUL byte throws std::invalid_argument).
 /// getaddrinfo runs off the worker, on a helper thread.
 /// Cancel-safe: dropped, the lookup's result is discarded when it finishes.
-task<std::vector<socket_address>> resolve(std::string host, std::uint16_t port);
+CORIO_API task<std::vector<socket_address>> resolve(std::string host, std::uint16_t port);
 
 /// The category of getaddrinfo's EAI_* codes.
-const std::error_category& resolve_category() noexcept;
+CORIO_API const std::error_category& resolve_category() noexcept;
 
 }  // namespace corio::net

@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "../runtime/detail/export.hpp"
 #include "../runtime/diagnostics.hpp"
 #include "../runtime/task.hpp"
 
@@ -44,7 +45,7 @@ namespace corio::signal {
 
 /// Counts deliveries of one signal from its creation on; recv() waits for the next one not yet
 /// received. One task at a time per listener (see above).
-class listener {
+class CORIO_API listener {
  public:
   /// Starts counting deliveries of `signo` (installing the handler if needed).
   /// std::invalid_argument for an out-of-range or refused signal (see above);
@@ -76,15 +77,15 @@ class listener {
 /// A SIGINT before the first ctrl_c() or listener for SIGINT takes the default action.
 /// Cancel-safe: dropping it loses nothing (each call counts from its own start). Awaited in a
 /// task on any worker.
-task<void> ctrl_c();
+CORIO_API task<void> ctrl_c();
 
 /// Waits for the next SIGTERM (what `kill` and service managers send), like ctrl_c(), and as
 /// cancel-safe.
-task<void> terminate();
+CORIO_API task<void> terminate();
 
 /// A task dump on demand: spawn it (detached) and every `signo` (e.g. SIGUSR1: `kill -USR1
 /// <pid>`) prints the calling runtime's task dump (runtime::dump_tasks) to stderr, or hands it
 /// to `out`. Runs until aborted or the runtime shuts down. Throws like listener(signo).
-task<void> dump_tasks_on(int signo, std::function<void(const task_dump&)> out = {});
+CORIO_API task<void> dump_tasks_on(int signo, std::function<void(const task_dump&)> out = {});
 
 }  // namespace corio::signal

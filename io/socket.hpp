@@ -26,11 +26,13 @@
 #include <string_view>
 #include <utility>
 
+#include "../runtime/detail/export.hpp"
 #include "../runtime/task.hpp"
 #include "detail/fd.hpp"
 #include "detail/io_call.hpp"
 #include "detail/socket_base.hpp"
 #include "detail/stream_ops.hpp"
+#include "owned_fd.hpp"
 #include "socket_address.hpp"
 
 namespace corio::net {
@@ -72,12 +74,12 @@ using listen_options = detail::listen_options;
 
 /// An owned socket descriptor, its addresses and close(): the base of every socket type.
 /// Move-only (through the derived types); dropping it closes the descriptor.
-class socket_base {
+class CORIO_API socket_base {
  public:
   /// A closed socket (every operation fails with EBADF).
   socket_base() noexcept = default;
   /// Adopts an open socket descriptor, closed when this object is dropped.
-  explicit socket_base(detail::fd f) noexcept : fd_(std::move(f)) {}
+  explicit socket_base(owned_fd f) noexcept : fd_(std::move(f)) {}
 
   /// The address this socket is bound to. Throws std::system_error if it is closed.
   socket_address local_address() const { return detail::local_address_of(fd_.get()); }
@@ -92,7 +94,7 @@ class socket_base {
 
  protected:
   /// The owned descriptor.
-  detail::fd fd_;
+  owned_fd fd_;
 };
 
 /// The reading side of a connected stream socket (tcp_stream, unix_stream, read_half).
@@ -171,44 +173,44 @@ class stream_writer {
 /// The read half of a split stream (stream_socket::split): one task may read from it while
 /// another writes to the write_half, on any workers. The descriptor closes when both halves
 /// are gone. Copyable only by moving; one task at a time per half.
-class read_half : public stream_reader<read_half> {
+class CORIO_API read_half : public stream_reader<read_half> {
  public:
   /// Shares ownership of the split stream's descriptor.
-  explicit read_half(std::shared_ptr<detail::fd> f) noexcept : fd_(std::move(f)) {}
+  explicit read_half(std::shared_ptr<owned_fd> f) noexcept : fd_(std::move(f)) {}
   /// The descriptor (-1 for a moved-from half).
   int native_handle() const noexcept { return fd_ ? fd_->get() : -1; }
   /// The connected peer's address; std::system_error on failure.
   socket_address peer_address() const { return detail::peer_address_of(native_handle()); }
 
  private:
-  std::shared_ptr<detail::fd> fd_;
+  std::shared_ptr<owned_fd> fd_;
 };
 
 /// The write half of a split stream (stream_socket::split); see read_half.
-class write_half : public stream_writer<write_half> {
+class CORIO_API write_half : public stream_writer<write_half> {
  public:
   /// Shares ownership of the split stream's descriptor.
-  explicit write_half(std::shared_ptr<detail::fd> f) noexcept : fd_(std::move(f)) {}
+  explicit write_half(std::shared_ptr<owned_fd> f) noexcept : fd_(std::move(f)) {}
   /// The descriptor (-1 for a moved-from half).
   int native_handle() const noexcept { return fd_ ? fd_->get() : -1; }
   /// The connected peer's address; std::system_error on failure.
   socket_address peer_address() const { return detail::peer_address_of(native_handle()); }
 
  private:
-  std::shared_ptr<detail::fd> fd_;
+  std::shared_ptr<owned_fd> fd_;
 };
 
 /// A connected stream socket (TCP or Unix): socket_base, stream_reader and stream_writer in
 /// one. Move-only; dropping it closes the socket. Meant for one task at a time: split() gives a
 /// read half and a write half that two tasks may use at once.
-class stream_socket : public socket_base, public stream_reader<stream_socket>, public stream_writer<stream_socket> {
+class CORIO_API stream_socket : public socket_base, public stream_reader<stream_socket>, public stream_writer<stream_socket> {
  public:
   using socket_base::socket_base;
   using socket_base::native_handle;
   /// Splits into a read half and a write half (see read_half); this stream is left closed.
   /// Never throws but std::bad_alloc.
   std::pair<read_half, write_half> split() && {
-    auto shared = std::make_shared<detail::fd>(std::move(fd_));
+    auto shared = std::make_shared<owned_fd>(std::move(fd_));
     std::pair<read_half, write_half> halves{read_half(shared), write_half(shared)};
     static_cast<stream_reader<read_half>&>(halves.first).stash_ =
         std::move(static_cast<stream_reader<stream_socket>&>(*this).stash_);  // kept bytes read first
@@ -217,14 +219,14 @@ class stream_socket : public socket_base, public stream_reader<stream_socket>, p
 
  protected:
   /// Opens a socket of `family` and connects it to `addr`.
-  static task<detail::fd> connect_to(socket_address addr, int family);
+  static task<owned_fd> connect_to(socket_address addr, int family);
 };
 
 /// A datagram socket (UDP or Unix): each send is one datagram, each receive returns one
 /// datagram, truncated to the buffer. Move-only; dropping it closes the socket. Several tasks
 /// may send and receive on one socket at once (each datagram goes to one receiver), as long
 /// as none of them closes, moves or destroys it meanwhile.
-class datagram_socket : public socket_base {
+class CORIO_API datagram_socket : public socket_base {
  public:
   using socket_base::socket_base;
 
@@ -256,7 +258,7 @@ class datagram_socket : public socket_base {
 
  protected:
   /// A new socket of addr's family bound to `addr`; std::system_error naming it on failure.
-  static detail::fd bound(const socket_address& addr, const char* what);
+  static owned_fd bound(const socket_address& addr, const char* what);
 };
 
 }  // namespace corio::net

@@ -20,10 +20,12 @@
 #include <string>
 #include <string_view>
 
+#include "../runtime/detail/export.hpp"
+
 namespace corio::net {
 
 /// An IPv4, IPv6 or Unix-domain address; a plain value, freely copied and shared.
-class socket_address {
+class CORIO_API socket_address {
  public:
   /// An unspecified address (family AF_UNSPEC).
   socket_address() noexcept = default;
@@ -77,6 +79,9 @@ class socket_address {
   sockaddr_storage storage_{};
   socklen_t len_ = 0;
 };
+
+// Declared again here, where it can carry CORIO_API (a friend declaration cannot).
+CORIO_API bool operator==(const socket_address& a, const socket_address& b) noexcept;
 
 }  // namespace corio::net
 

@@ -17,6 +17,7 @@
 
 #include <memory>
 
+#include "../runtime/detail/export.hpp"
 #include "detail/accept_queue.hpp"
 #include "socket.hpp"
 #include "tcp_stream.hpp"
@@ -24,7 +25,7 @@
 namespace corio::net {
 
 /// A listening TCP socket. Move-only; dropping it closes the socket.
-class tcp_listener : public socket_base {
+class CORIO_API tcp_listener : public socket_base {
  public:
   /// The awaitable accept() returns: resumes with the connected tcp_stream.
   using accept_operation = detail::accept_operation<tcp_stream>;
@@ -67,7 +68,7 @@ class tcp_listener : public socket_base {
   void close() noexcept;
 
  private:
-  explicit tcp_listener(detail::fd f);
+  explicit tcp_listener(owned_fd f);
 
   std::shared_ptr<detail::accept_queue> queue_;  // null when closed
 };

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "../runtime/detail/export.hpp"
 #include "socket.hpp"
 
 namespace corio::net {
@@ -25,12 +26,12 @@ namespace corio::net {
 /// stream_socket (socket.hpp, with each one's cancel safety), addresses and close() from
 /// socket_base. Move-only; dropping it closes the socket. Meant for one task at a time:
 /// split() gives a read half and a write half that two tasks may use at once.
-class tcp_stream : public stream_socket {
+class CORIO_API tcp_stream : public stream_socket {
  public:
   /// A closed stream (every operation fails with EBADF).
   tcp_stream() noexcept = default;
   /// Adopts a connected socket descriptor.
-  explicit tcp_stream(detail::fd f) noexcept : stream_socket(std::move(f)) {}
+  explicit tcp_stream(owned_fd f) noexcept : stream_socket(std::move(f)) {}
 
   /// Connects to `addr`. std::system_error (e.g. ECONNREFUSED) on failure.
   static task<tcp_stream> connect(socket_address addr);

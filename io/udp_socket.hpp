@@ -7,13 +7,14 @@
 //
 // Each send is one datagram; a receive returns one datagram, truncated to the buffer.
 
+#include "../runtime/detail/export.hpp"
 #include "socket.hpp"
 
 namespace corio::net {
 
 /// A UDP socket: send_to, recv_from, connect, send and recv come from datagram_socket
 /// (socket.hpp, with each one's cancel safety). Move-only; dropping it closes the socket.
-class udp_socket : public datagram_socket {
+class CORIO_API udp_socket : public datagram_socket {
  public:
   /// A closed socket (every operation fails with EBADF).
   udp_socket() noexcept = default;
@@ -21,7 +22,7 @@ class udp_socket : public datagram_socket {
   static udp_socket bind(const socket_address& addr);
 
  private:
-  explicit udp_socket(detail::fd f) noexcept : datagram_socket(std::move(f)) {}
+  explicit udp_socket(owned_fd f) noexcept : datagram_socket(std::move(f)) {}
 };
 
 }  // namespace corio::net

@@ -3,13 +3,14 @@
 
 #include <utility>
 
+#include "../runtime/detail/export.hpp"
 #include "socket.hpp"
 
 namespace corio::net {
 
 /// A Unix-domain datagram socket, with udp_socket's operations. Move-only; dropping it closes
 /// the socket.
-class unix_datagram : public datagram_socket {
+class CORIO_API unix_datagram : public datagram_socket {
  public:
   /// A closed socket (every operation fails with EBADF).
   unix_datagram() noexcept = default;
@@ -22,7 +23,7 @@ class unix_datagram : public datagram_socket {
   static std::pair<unix_datagram, unix_datagram> pair();
 
  private:
-  explicit unix_datagram(detail::fd f) noexcept : datagram_socket(std::move(f)) {}
+  explicit unix_datagram(owned_fd f) noexcept : datagram_socket(std::move(f)) {}
 };
 
 }  // namespace corio::net

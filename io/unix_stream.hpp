@@ -5,17 +5,18 @@
 
 #include <utility>
 
+#include "../runtime/detail/export.hpp"
 #include "socket.hpp"
 
 namespace corio::net {
 
 /// A connected Unix-domain stream socket, with tcp_stream's operations (and split()).
-class unix_stream : public stream_socket {
+class CORIO_API unix_stream : public stream_socket {
  public:
   /// A closed stream (every operation fails with EBADF).
   unix_stream() noexcept = default;
   /// Adopts a connected socket descriptor.
-  explicit unix_stream(detail::fd f) noexcept : stream_socket(std::move(f)) {}
+  explicit unix_stream(owned_fd f) noexcept : stream_socket(std::move(f)) {}
 
   /// Connects to a Unix address. std::system_error (e.g. ENOENT, ECONNREFUSED) on failure.
   static task<unix_stream> connect(socket_address addr);
@@ -25,7 +26,7 @@ class unix_stream : public stream_socket {
 
 /// A listening Unix-domain socket. Move-only; dropping it closes the socket (the socket file
 /// stays).
-class unix_listener : public socket_base {
+class CORIO_API unix_listener : public socket_base {
  public:
   /// A closed listener (every operation fails with EBADF).
   unix_listener() noexcept = default;
@@ -42,7 +43,7 @@ class unix_listener : public socket_base {
   accept_operation accept() { return accept_operation(fd_.get()); }
 
  private:
-  explicit unix_listener(detail::fd f) noexcept : socket_base(std::move(f)) {}
+  explicit unix_listener(owned_fd f) noexcept : socket_base(std::move(f)) {}
 };
 
 }  // namespace corio::net

@@ -22,12 +22,14 @@
 #include <string_view>
 #include <vector>
 
+#include "detail/export.hpp"
+
 namespace corio {
 
 struct runtime_metrics;
 
 /// A task that has run longer than the blocking threshold without suspending.
-struct blocking_report {
+struct CORIO_API blocking_report {
   std::uint64_t task_id = 0;  ///< the task's id (join_handle::id)
   std::source_location spawned_at;          ///< where spawn was called (empty for block_on's task)
   unsigned worker = 0;                      ///< the worker it is blocking
@@ -59,7 +61,7 @@ struct task_info {
 };
 
 /// A snapshot of a runtime's live tasks (runtime::dump_tasks), oldest first.
-struct task_dump {
+struct CORIO_API task_dump {
   std::vector<task_info> tasks;  ///< the live tasks, oldest first
   /// Workers that did not answer in time (busy in one long poll: see detect_blocking), and,
   /// for a current_thread runtime, its worker when no thread is inside block_on; their tasks
@@ -70,10 +72,10 @@ struct task_dump {
   std::string to_string() const;
 };
 
-const char* to_string(task_status s) noexcept;
+CORIO_API const char* to_string(task_status s) noexcept;
 
 /// The metrics in the Prometheus text exposition format (version 0.0.4): counters and gauges
 /// named `<prefix>_...` with HELP and TYPE lines, per-worker series labelled worker="N".
-std::string format_prometheus(const runtime_metrics& m, std::string_view prefix = "corio");
+CORIO_API std::string format_prometheus(const runtime_metrics& m, std::string_view prefix = "corio");
 
 }  // namespace corio

@@ -7,11 +7,13 @@
 #include <string>
 #include <string_view>
 
+#include "detail/export.hpp"
+
 namespace corio {
 
 /// Thrown by `co_await handle` (and the join helpers) when the awaited task was aborted, or
 /// when it could not run because its runtime shut down first.
-class cancelled : public std::runtime_error {
+class CORIO_API cancelled : public std::runtime_error {
  public:
   /// `what` is the message (the default names no task).
   explicit cancelled(const std::string& what = "corio: task was cancelled") : std::runtime_error(what) {}
@@ -19,7 +21,7 @@ class cancelled : public std::runtime_error {
 
 /// Thrown by `corio::timeout` when the deadline passes first; the inner work has been cancelled
 /// (and has finished unwinding) by the time this is thrown.
-class timed_out : public std::runtime_error {
+class CORIO_API timed_out : public std::runtime_error {
  public:
   /// `what` is the message.
   explicit timed_out(const std::string& what = "corio: operation timed out") : std::runtime_error(what) {}
@@ -28,7 +30,7 @@ class timed_out : public std::runtime_error {
 /// A misuse of the API that the runtime detects at run time: awaiting a moved-from task or
 /// join handle, awaiting a handle twice, `block_on` from a worker thread, `spawn` outside a
 /// runtime. The message names the call.
-class usage_error : public std::logic_error {
+class CORIO_API usage_error : public std::logic_error {
  public:
   /// `what` is the message, naming the call.
   explicit usage_error(const std::string& what) : std::logic_error(what) {}

@@ -73,6 +73,7 @@
 
 #include "detail/await_traits.hpp"
 #include "detail/context.hpp"
+#include "detail/export.hpp"
 #include "detail/fiber_state.hpp"
 #include "error.hpp"
 #include "join_handle.hpp"
@@ -90,7 +91,7 @@ struct fiber_options {
 
 /// Thrown inside a cancelled fiber by corio::await, to unwind the fiber's stack. It derives
 /// from nothing on purpose: only `catch (...)` sees it, and such a handler must rethrow it.
-class fiber_unwinding final {
+class CORIO_API fiber_unwinding final {
  public:
   /// A description, for logs.
   const char* what() const noexcept { return "corio::fiber_unwinding: the fiber was cancelled; its stack is unwinding"; }
@@ -125,7 +126,7 @@ join_handle<fiber_result_t<F>> spawn_fiber(runtime& rt, F&& f, fiber_options opt
 }
 
 /// True while the calling code runs on a fiber.
-bool in_fiber() noexcept;
+CORIO_API bool in_fiber() noexcept;
 
 namespace detail {
 template <class A>

@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "detail/context.hpp"
+#include "detail/export.hpp"
 #include "detail/task_header.hpp"
 #include "error.hpp"
 #include "task.hpp"
@@ -51,14 +52,14 @@ struct result_slot_of {
 
 /// Registers waker `w` to be woken when `t` completes. Returns false (and releases `w`) if `t`
 /// has already completed.
-bool join_register(task_header* t, task_header* w) noexcept;
+CORIO_API bool join_register(task_header* t, task_header* w) noexcept;
 /// Takes the registration back when the awaiting task is destroyed while suspended.
-void join_unregister(task_header* t) noexcept;
+CORIO_API void join_unregister(task_header* t) noexcept;
 /// The handle goes away: destroys a finished frame nobody will read, drops the reference.
-void join_release(task_header* t) noexcept;
-bool join_is_complete(const task_header* t) noexcept;
+CORIO_API void join_release(task_header* t) noexcept;
+CORIO_API bool join_is_complete(const task_header* t) noexcept;
 /// Throws corio::cancelled if `t` completed by cancellation (its frame is gone).
-void join_check_not_cancelled(const task_header* t);
+CORIO_API void join_check_not_cancelled(const task_header* t);
 
 class join_handle_base {
  public:

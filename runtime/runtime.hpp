@@ -28,6 +28,7 @@
 #include <utility>
 
 #include "detail/context.hpp"
+#include "detail/export.hpp"
 #include "detail/scheduler.hpp"
 #include "diagnostics.hpp"
 #include "error.hpp"
@@ -55,8 +56,8 @@ template <class T>
 struct block_on_state;
 template <class T>
 struct block_on_signal;
-void check_block_on_allowed(const char* what);
-scheduler& current_scheduler(const char* what);
+CORIO_API void check_block_on_allowed(const char* what);
+CORIO_API scheduler& current_scheduler(const char* what);
 }  // namespace detail
 
 /// The executor: worker threads with their run queues, timers and I/O reactors (see the top
@@ -67,7 +68,7 @@ scheduler& current_scheduler(const char* what);
 /// thread that is not a worker of a corio runtime (corio::usage_error otherwise); several
 /// threads may block_on one multi_thread runtime at once. shutdown() and the destructor must not
 /// run on one of this runtime's workers, nor race with each other.
-class runtime {
+class CORIO_API runtime {
  public:
   /// Configures and builds a runtime: `corio::runtime::builder().worker_threads(4).build()`.
   /// A plain value: each setter returns the builder, and build() may be called several times.

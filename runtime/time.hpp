@@ -26,9 +26,10 @@
 #include <string>
 
 #include "detail/await_traits.hpp"
-#include "detail/scheduler.hpp"
 #include "detail/branch_driver.hpp"
 #include "detail/branch_slot.hpp"
+#include "detail/export.hpp"
+#include "detail/scheduler.hpp"
 #include "error.hpp"
 #include "join.hpp"
 #include "task.hpp"
@@ -39,7 +40,7 @@ namespace corio {
 using clock = std::chrono::steady_clock;
 
 /// The runtime's clock (the paused clock where time is paused); steady_clock outside a runtime.
-clock::time_point now() noexcept;
+CORIO_API clock::time_point now() noexcept;
 
 namespace detail {
 /// `d` as a clock::duration, saturated at the ends of its range; NaN becomes zero.
@@ -65,13 +66,13 @@ clock::time_point saturating_deadline(clock::time_point from, std::chrono::durat
   return from + std::chrono::duration_cast<clock::duration>(d);
 }
 /// A duration for messages ("250 ms", "-3 s"); min() and max() print without overflow.
-std::string describe(clock::duration d);
+CORIO_API std::string describe(clock::duration d);
 /// Throws corio::timed_out naming `what` and the duration (or "its deadline" without one).
-[[noreturn]] void throw_timed_out(const char* what, const clock::duration* within);
+CORIO_API [[noreturn]] void throw_timed_out(const char* what, const clock::duration* within);
 }  // namespace detail
 
 /// Awaitable that completes at a deadline. Move only before it is awaited.
-class [[nodiscard]] sleep_awaitable : detail::timer_node {
+class [[nodiscard]] CORIO_API sleep_awaitable : detail::timer_node {
  public:
   /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
   /// wakes its task only through its waker (detail/branch_slot.hpp).
@@ -129,7 +130,7 @@ enum class missed_tick_behavior {
 
 /// Ticks every `period`, starting at once (or at `start`). `co_await iv.tick()` completes at the
 /// next tick and returns the instant it was scheduled for.
-class interval {
+class CORIO_API interval {
  public:
   /// Ticks every `period` from now. Throws std::invalid_argument if period is not positive.
   explicit interval(clock::duration period, missed_tick_behavior b = missed_tick_behavior::burst)
@@ -201,9 +202,9 @@ namespace time {
 /// Paused time only: moves the clock forward by `d`, fires every timer that became due, then
 /// yields so the tasks they woke run before the caller continues. Throws corio::usage_error if
 /// time is not paused, std::invalid_argument for a negative d.
-task<void> advance(clock::duration d);
+CORIO_API task<void> advance(clock::duration d);
 /// True if the current runtime's clock is paused.
-bool is_paused() noexcept;
+CORIO_API bool is_paused() noexcept;
 }  // namespace time
 
 }  // namespace corio

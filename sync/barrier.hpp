@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "../runtime/detail/atomic.hpp"
+#include "../runtime/detail/export.hpp"
 #include "detail/spin_lock.hpp"
 #include "detail/waiter.hpp"
 
@@ -42,7 +43,7 @@ class barrier_wait_result {
 };
 
 /// Returned by barrier::wait(). Movable until awaited.
-class [[nodiscard]] barrier_wait_awaitable {
+class [[nodiscard]] CORIO_API barrier_wait_awaitable {
  public:
   struct waiter : detail::list_node<waiter> {
     enum class state : std::uint8_t { idle, waiting, leader, released, consumed };
@@ -72,7 +73,7 @@ class [[nodiscard]] barrier_wait_awaitable {
 
 /// A reusable barrier for a fixed number of tasks (see above). Any number of tasks and plain
 /// threads may wait on one barrier at once.
-class barrier {
+class CORIO_API barrier {
  public:
   /// A barrier for `n` participants. Throws std::invalid_argument for 0.
   explicit barrier(std::size_t n);

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "../runtime/detail/context.hpp"
+#include "../runtime/detail/export.hpp"
 #include "../runtime/error.hpp"
 #include "channel_error.hpp"
 #include "detail/waiter.hpp"
@@ -43,7 +44,7 @@ namespace corio::broadcast {
 
 /// A receiver fell behind: `missed()` messages were overwritten before it read them. The
 /// receiver has moved on to the oldest message still kept.
-class lagged : public std::runtime_error {
+class CORIO_API lagged : public std::runtime_error {
  public:
   /// `missed` messages were overwritten before this receiver read them.
   explicit lagged(std::uint64_t missed)

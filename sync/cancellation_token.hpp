@@ -29,6 +29,7 @@
 #include <stop_token>
 
 #include "../runtime/detail/atomic.hpp"
+#include "../runtime/detail/export.hpp"
 #include "detail/waiter.hpp"
 
 namespace corio {
@@ -39,7 +40,7 @@ class cancel_state;
 
 /// Returned by cancellation_token::cancelled(). Keeps the token's state alive. Movable until
 /// awaited.
-class [[nodiscard]] cancelled_awaitable {
+class [[nodiscard]] CORIO_API cancelled_awaitable {
  public:
   /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
   /// wakes its task only through its waker (detail/branch_slot.hpp).
@@ -68,7 +69,7 @@ class [[nodiscard]] cancelled_awaitable {
 
 /// A cancellation signal shared by its copies (see above). Every member is safe to call from
 /// any task or thread at once.
-class cancellation_token {
+class CORIO_API cancellation_token {
  public:
   /// A new, independent token (not cancelled).
   cancellation_token();

@@ -13,13 +13,14 @@
 #include <string>
 #include <utility>
 
+#include "../runtime/detail/export.hpp"
 #include "../runtime/error.hpp"
 
 namespace corio {
 
 /// The channel is closed: the receiver is gone (or called close()), or every sender is gone
 /// (for a receive that needs a sender). The message names the channel and the side that left.
-class channel_closed : public std::runtime_error {
+class CORIO_API channel_closed : public std::runtime_error {
  public:
   /// `what` is the message.
   explicit channel_closed(const std::string& what) : std::runtime_error(what) {}

@@ -13,14 +13,20 @@
 
 #include <cstddef>
 
+#include "../runtime/detail/export.hpp"
 #include "detail/countdown.hpp"
 
 namespace corio {
 
 /// A single-use countdown (see above). Any number of tasks and threads may count down and
 /// wait at once.
-class latch {
+class CORIO_API latch {
  public:
+  /// The awaitable returned by wait() and arrive_and_wait(): completes (with nothing) once the
+  /// count is zero, at once if it is. Movable until awaited; awaited once, by any task on
+  /// any worker. Cancel-safe: dropped, it leaves the queue of waiters and changes nothing.
+  using wait_awaitable = detail::countdown_awaitable;
+
   /// A latch that opens after `count` count-downs (at once for 0).
   explicit latch(std::size_t count) noexcept : c_(count) {}
   latch(const latch&) = delete;
@@ -33,10 +39,10 @@ class latch {
   bool try_wait() noexcept { return c_.count() == 0; }
   /// Awaitable: completes once the count is zero. Any task on any worker. Cancel-safe: a
   /// dropped wait leaves cleanly and changes nothing.
-  detail::countdown_awaitable wait() noexcept { return {c_, "corio::latch::wait"}; }
+  wait_awaitable wait() noexcept { return {c_, "corio::latch::wait"}; }
   /// count_down(n), then wait(). The count-down happens at once, when this is called: a
   /// dropped await does not undo it (the wait itself is cancel-safe).
-  detail::countdown_awaitable arrive_and_wait(std::size_t n = 1) {
+  wait_awaitable arrive_and_wait(std::size_t n = 1) {
     count_down(n);
     return wait();
   }

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "../runtime/detail/export.hpp"
 #include "../runtime/detail/task_header.hpp"
 
 namespace corio {
@@ -34,7 +35,7 @@ class notify;
 
 /// Returned by notify::notified(). Remembers the notify_all() generation it was created in
 /// (see above). Movable until awaited.
-class [[nodiscard]] notified_awaitable {
+class [[nodiscard]] CORIO_API notified_awaitable {
  public:
   /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
   /// wakes its task only through its waker (detail/branch_slot.hpp).
@@ -63,7 +64,7 @@ class [[nodiscard]] notified_awaitable {
 
 /// Wakes waiting tasks without passing data (see above). notify_one/notify_all may be called
 /// from any thread; any number of tasks may wait at once.
-class notify {
+class CORIO_API notify {
  public:
   /// No permit stored, nobody waiting.
   notify() = default;

@@ -32,6 +32,7 @@
 #include <utility>
 
 #include "../runtime/detail/atomic.hpp"
+#include "../runtime/detail/export.hpp"
 #include "detail/spin_lock.hpp"
 #include "detail/waiter.hpp"
 
@@ -43,7 +44,7 @@ struct model_access;
 }
 
 /// Thrown by acquire, acquire_many, try_acquire and blocking_acquire on a closed semaphore.
-class semaphore_closed : public std::runtime_error {
+class CORIO_API semaphore_closed : public std::runtime_error {
  public:
   /// `what` is the message.
   explicit semaphore_closed(const std::string& what) : std::runtime_error(what) {}
@@ -51,7 +52,7 @@ class semaphore_closed : public std::runtime_error {
 
 /// Permits held from a semaphore; they go back when the permit is destroyed (or release()d).
 /// Move-only.
-class [[nodiscard]] semaphore_permit {
+class [[nodiscard]] CORIO_API semaphore_permit {
  public:
   /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
   semaphore_permit(semaphore_permit&& o) noexcept : s_(std::exchange(o.s_, nullptr)), n_(std::exchange(o.n_, 0)) {}
@@ -89,7 +90,7 @@ class [[nodiscard]] semaphore_permit {
 };
 
 /// Returned by semaphore::acquire / acquire_many. Movable until awaited.
-class [[nodiscard]] semaphore_acquire_awaitable {
+class [[nodiscard]] CORIO_API semaphore_acquire_awaitable {
  public:
   /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
   /// wakes its task only through its waker (detail/branch_slot.hpp).
@@ -121,7 +122,7 @@ class [[nodiscard]] semaphore_acquire_awaitable {
 
 /// A counting semaphore handing out RAII permits (see above). Any task or thread may acquire
 /// (plain threads through blocking_acquire) and release at once.
-class semaphore {
+class CORIO_API semaphore {
  public:
   /// Starts with `permits` permits.
   explicit semaphore(std::size_t permits) noexcept : permits_(permits) {}

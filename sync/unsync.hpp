@@ -27,14 +27,15 @@
 #include <string>
 #include <utility>
 
+#include "../runtime/detail/export.hpp"
 #include "../runtime/error.hpp"
 
 namespace corio {
 
 namespace detail {
 /// A small number naming the calling thread (1, 2, ...), for unsync's owner field.
-std::uint32_t unsync_thread_token() noexcept;
-[[noreturn]] void throw_unsync_conflict(const void* object, const std::source_location& here, std::uint32_t here_thread,
+CORIO_API std::uint32_t unsync_thread_token() noexcept;
+CORIO_API [[noreturn]] void throw_unsync_conflict(const void* object, const std::source_location& here, std::uint32_t here_thread,
                                         const char* holder_file, std::uint32_t holder_line, std::uint32_t holder_thread);
 }  // namespace detail
 

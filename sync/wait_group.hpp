@@ -14,14 +14,20 @@
 
 #include <cstddef>
 
+#include "../runtime/detail/export.hpp"
 #include "detail/countdown.hpp"
 
 namespace corio {
 
 /// A counter of outstanding jobs that tasks can wait on (see above). add/done/wait may be
 /// called from any number of tasks and threads at once.
-class wait_group {
+class CORIO_API wait_group {
  public:
+  /// The awaitable returned by wait(): completes (with nothing) once the count is zero, at
+  /// once if it is. Movable until awaited; awaited once, by any task on any worker.
+  /// Cancel-safe: dropped, it leaves the queue of waiters and changes nothing.
+  using wait_awaitable = detail::countdown_awaitable;
+
   /// A group with no jobs outstanding.
   wait_group() noexcept : c_(0) {}
   wait_group(const wait_group&) = delete;
@@ -34,7 +40,7 @@ class wait_group {
   void done() { c_.sub(1, "corio::wait_group::done"); }
   /// Awaitable: completes when the count is zero (at once if it is now). Any task on any
   /// worker. Cancel-safe: a dropped wait leaves cleanly and changes nothing.
-  detail::countdown_awaitable wait() noexcept { return {c_, "corio::wait_group::wait"}; }
+  wait_awaitable wait() noexcept { return {c_, "corio::wait_group::wait"}; }
   /// wait() for plain threads. Throws usage_error on a worker thread.
   void blocking_wait() { detail::countdown_blocking_wait(c_, "corio::wait_group::blocking_wait"); }
   /// Jobs outstanding (a snapshot).

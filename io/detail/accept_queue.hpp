@@ -41,6 +41,7 @@
 #include <utility>
 
 #include "../../runtime/detail/context.hpp"
+#include "../../runtime/detail/export.hpp"
 #include "../../runtime/detail/reactor.hpp"
 #include "../../runtime/detail/task_header.hpp"
 #include "io_awaitable.hpp"
@@ -73,16 +74,16 @@ class accept_queue : public std::enable_shared_from_this<accept_queue> {
 
   /// Whether accepts on this thread go through a queue: a worker on the io_uring backend, on a
   /// kernel with multishot accept.
-  static bool usable_here() noexcept;
+  CORIO_API static bool usable_here() noexcept;
 
   /// On a worker thread (usable_here). True: `w.result` holds a queued descriptor (or -EBADF
   /// after close) at once. False: `w` waits, registered with a waker for `h` whose cancel hook
   /// is `hook`, and the request is armed. Throws what arming throws (std::bad_alloc).
-  bool take_or_wait(waiter& w, std::coroutine_handle<> h, cancel_hook* hook);
+  CORIO_API bool take_or_wait(waiter& w, std::coroutine_handle<> h, cancel_hook* hook);
 
   /// The waiter's task is aborted, or its frame goes away: leaves the wait list, or hands a
   /// descriptor it got back to the queue (closed if the listener is). Idempotent.
-  void withdraw(waiter& w) noexcept;
+  CORIO_API void withdraw(waiter& w) noexcept;
 
   /// The listener closes (any thread): queued descriptors are closed, waiters fail with EBADF,
   /// an armed request is cancelled. Returns true if one was armed (its cancellation is on the

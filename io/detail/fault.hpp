@@ -39,6 +39,7 @@
 #include <optional>
 #include <thread>
 
+#include "../../runtime/detail/export.hpp"
 #include "../../runtime/detail/reactor.hpp"
 
 namespace corio::detail::fault {
@@ -82,13 +83,13 @@ struct rule {
 };
 
 /// Arms `r`; returns its id (at most 16 rules at once; throws std::length_error beyond).
-int arm(const rule& r);
+CORIO_TEST_API int arm(const rule& r);
 /// Disarms one rule (an id of a disarmed rule is ignored).
-void disarm(int id) noexcept;
+CORIO_TEST_API void disarm(int id) noexcept;
 void disarm_all() noexcept;
 /// How many times rule `id` has fired / has seen a matching event (0 for an unknown id).
-std::uint64_t fired(int id) noexcept;
-std::uint64_t seen(int id) noexcept;
+CORIO_TEST_API std::uint64_t fired(int id) noexcept;
+CORIO_TEST_API std::uint64_t seen(int id) noexcept;
 
 /// A rule armed for the lifetime of this object.
 class armed {
@@ -107,7 +108,7 @@ class armed {
 // ---- Injection points, called by the library (and by a test's operator new). ----
 
 /// Number of rules armed; the fast path of every injection point.
-extern std::atomic<unsigned> armed_rules;
+CORIO_TEST_API extern std::atomic<unsigned> armed_rules;
 inline bool any_armed() noexcept { return armed_rules.load(std::memory_order_relaxed) != 0; }
 
 bool forge_result_slow(io_kind kind, int* res) noexcept;
@@ -115,7 +116,7 @@ std::size_t cap_length_slow(io_kind kind, std::size_t len) noexcept;
 int enter_result_slow() noexcept;
 bool sq_full_slow() noexcept;
 unsigned ring_entries_slow() noexcept;
-bool allocation_fails_slow() noexcept;
+CORIO_TEST_API bool allocation_fails_slow() noexcept;
 
 /// True if an operation of `kind` must not run but complete with *res.
 inline bool forge_result(io_kind kind, int* res) noexcept { return any_armed() && forge_result_slow(kind, res); }

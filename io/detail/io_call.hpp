@@ -7,13 +7,14 @@
 #include <cstdint>
 #include <utility>
 
+#include "../../runtime/detail/export.hpp"
 #include "io_awaitable.hpp"
 
 namespace corio::detail {
 
 /// Throws std::system_error(err) with "<what> (<local> -> <peer>): <strerror>" (addresses when
 /// `fd` is a socket).
-[[noreturn]] void throw_io_error(int err, const char* what, int fd);
+CORIO_API [[noreturn]] void throw_io_error(int err, const char* what, int fd);
 
 struct to_size {
   std::size_t operator()(int r) const noexcept { return static_cast<std::size_t>(r); }

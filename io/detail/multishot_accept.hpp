@@ -1,4 +1,6 @@
 #pragma once
+
+#include "../../runtime/detail/export.hpp"
 // What the per-listener accept queue (accept_queue.hpp) and the io_uring backend
 // (uring_reactor.cpp) agree on for a multishot accept, without either including the other:
 // the request flag that asks for one, the completion flag that says more completions follow,
@@ -19,6 +21,6 @@ inline constexpr unsigned completion_more = 1u << 1;
 /// request with -EINVAL) and CORIO_ACCEPT_MULTISHOT is not "0" (a switch for comparisons).
 /// Only a definite answer is remembered: a probe that could not create its ring or socket
 /// (EMFILE, ENOMEM...) answers false for this call and runs again on the next.
-bool multishot_accept_supported() noexcept;
+CORIO_TEST_API bool multishot_accept_supported() noexcept;
 
 }  // namespace corio::detail

@@ -18,9 +18,11 @@
 #include <cstddef>
 #include <memory>
 
+#include "../../runtime/detail/export.hpp"
+
 namespace corio::detail {
 
-class read_stash {
+class CORIO_API read_stash {
  public:
   /// True if the next read can be answered from here.
   bool empty() const noexcept { return off_ == size_ && end_ == 0; }

@@ -21,8 +21,8 @@ namespace corio::detail {
 
 /// A new socket (close-on-exec, non-blocking), or std::system_error naming `what`.
 fd open_socket(int family, int type, const char* what);
-net::socket_address local_address_of(int fd);
-net::socket_address peer_address_of(int fd);
+CORIO_API net::socket_address local_address_of(int fd);
+CORIO_API net::socket_address peer_address_of(int fd);
 void set_int_option(int fd, int level, int name, int value, const char* what);
 int get_int_option(int fd, int level, int name, const char* what);
 
@@ -75,3 +75,4 @@ fd listen_on(const net::socket_address& addr, const listen_options& opts);
 }  // namespace corio::detail
 
 #include "../socket.hpp"  // IWYU pragma: export
+#include "../../runtime/detail/export.hpp"

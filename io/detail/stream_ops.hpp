@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../../runtime/detail/export.hpp"
 #include "../../runtime/task.hpp"
 #include "io_call.hpp"
 #include "read_stash.hpp"
@@ -55,8 +56,8 @@ inline io_call<to_size> write_some(int fd, const void* data, std::size_t n, bool
                 : io_call<to_size>(rw_request(io_kind::write, fd, data, n, -1), "write");
 }
 /// Reads exactly n bytes (the stash's first); corio::unexpected_eof if the stream ends first.
-task<void> read_exact(int fd, void* data, std::size_t n, bool socket, read_stash* stash);
+CORIO_API task<void> read_exact(int fd, void* data, std::size_t n, bool socket, read_stash* stash);
 /// Writes all n bytes, however short the individual writes are.
-task<void> write_all(int fd, const void* data, std::size_t n, bool socket);
+CORIO_API task<void> write_all(int fd, const void* data, std::size_t n, bool socket);
 
 }  // namespace corio::detail

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "../../runtime/detail/export.hpp"
 #include "../../runtime/task.hpp"
 #include "metadata.hpp"
 
@@ -44,33 +45,33 @@ struct dir_entry {
 
 /// The entries of directory `path`, without "." and "..", in the order the file system lists
 /// them (not sorted). Runs on the blocking pool.
-task<std::vector<dir_entry>> read_dir(std::string path);
+CORIO_API task<std::vector<dir_entry>> read_dir(std::string path);
 
 /// Creates directory `path` (its parent must exist); EEXIST if something is there already.
 /// `mode` is masked by the umask.
-task<void> create_dir(std::string path, unsigned mode = 0777);
+CORIO_API task<void> create_dir(std::string path, unsigned mode = 0777);
 
 /// Creates `path` and every missing parent; nothing to do if `path` is a directory already
 /// (EEXIST if it, or a parent, exists and is not one).
-task<void> create_dir_all(std::string path, unsigned mode = 0777);
+CORIO_API task<void> create_dir_all(std::string path, unsigned mode = 0777);
 
 /// Removes a file, symlink or other non-directory (EISDIR for a directory).
-task<void> remove_file(std::string path);
+CORIO_API task<void> remove_file(std::string path);
 
 /// Removes an empty directory (ENOTEMPTY otherwise).
-task<void> remove_dir(std::string path);
+CORIO_API task<void> remove_dir(std::string path);
 
 /// Removes directory `path` and everything under it, without following symlinks (a symlink
 /// inside is removed, not its target). ENOENT if `path` does not exist, ENOTDIR if it is not
 /// a directory. Runs on the blocking pool.
-task<void> remove_dir_all(std::string path);
+CORIO_API task<void> remove_dir_all(std::string path);
 
 /// Renames `from` to `to`, replacing `to` if it exists (as rename(2): a directory may only
 /// replace an empty directory).
-task<void> rename(std::string from, std::string to);
+CORIO_API task<void> rename(std::string from, std::string to);
 
 /// Copies the contents and permission bits of regular file `from` to `to` (created, or
 /// truncated and overwritten); returns the number of bytes copied. Runs on the blocking pool.
-task<std::uint64_t> copy(std::string from, std::string to);
+CORIO_API task<std::uint64_t> copy(std::string from, std::string to);
 
 }  // namespace corio::fs

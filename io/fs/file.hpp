@@ -38,9 +38,11 @@
 #include <string_view>
 #include <utility>
 
+#include "../../runtime/detail/export.hpp"
 #include "../../runtime/task.hpp"
 #include "../detail/fd.hpp"
 #include "../detail/fd_op.hpp"
+#include "../owned_fd.hpp"
 #include "metadata.hpp"
 #include "open_options.hpp"
 
@@ -61,7 +63,7 @@ namespace corio::fs {
 
 /// An open file (see above). Move-only; dropping it closes the descriptor. read_at/write_at
 /// may be used by several tasks at once; cursor operations by one at a time.
-class file {
+class CORIO_API file {
  public:
   ///@{
   /// Awaitables returned by the operations: a byte count, a count that also moves the cursor,
@@ -75,7 +77,7 @@ class file {
   file() noexcept = default;
   /// Adopts an open descriptor (closed when the file is dropped); `name` names it in error
   /// messages. The cursor starts at the descriptor's current position.
-  explicit file(detail::fd f, std::string name = {});
+  explicit file(owned_fd f, std::string name = {});
   /// Takes over the other file's descriptor and cursor; that one is left closed.
   file(file&&) noexcept = default;
   /// Closes this file, then takes over the other's descriptor and cursor (left closed).
@@ -208,7 +210,7 @@ class file {
     return sync_op(r, what, path_);
   }
 
-  detail::fd fd_;
+  owned_fd fd_;
   std::string path_;
   std::uint64_t pos_ = 0;
   bool append_ = false;

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "../../runtime/detail/export.hpp"
 #include "../../runtime/task.hpp"
 
 struct statx;
@@ -25,7 +26,7 @@ namespace corio::fs {
 enum class file_kind { regular, directory, symlink, fifo, socket, block_device, char_device, unknown };
 
 /// "regular", "directory", ...
-const char* to_string(file_kind kind) noexcept;
+CORIO_API const char* to_string(file_kind kind) noexcept;
 
 /// What statx(2) reports about a file; a plain value.
 struct file_metadata {
@@ -61,9 +62,9 @@ struct file_metadata {
 
 /// Metadata of the file at `path`, following symlinks. std::system_error naming the path on
 /// failure (ENOENT, EACCES, ...). Cancel-safe (it changes nothing); awaited in a task.
-task<file_metadata> metadata(std::string path);
+CORIO_API task<file_metadata> metadata(std::string path);
 /// Metadata of `path` itself: a symlink is described, not followed.
-task<file_metadata> symlink_metadata(std::string path);
+CORIO_API task<file_metadata> symlink_metadata(std::string path);
 
 }  // namespace corio::fs
 

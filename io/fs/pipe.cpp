@@ -35,7 +35,7 @@ namespace corio::fs {
 std::pair<pipe_reader, pipe_writer> pipe() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) throw std::system_error(errno, std::generic_category(), "pipe");
-  return {pipe_reader(detail::fd(fds[0])), pipe_writer(detail::fd(fds[1]))};
+  return {pipe_reader(owned_fd(fds[0])), pipe_writer(owned_fd(fds[1]))};
 }
 
 stdio_reader stdin_stream() noexcept { return stdio_reader(STDIN_FILENO, "stdin"); }

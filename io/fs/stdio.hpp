@@ -29,13 +29,14 @@
 
 #include <string_view>
 
-#include "../detail/fd_op.hpp"
+#include "../../runtime/detail/export.hpp"
+#include "fd_stream.hpp"
 
 namespace corio::fs {
 
 /// A non-owning reader of a descriptor (fd 0 for stdin_stream()), with read() and
 /// read_exact() as fs::pipe_reader has them (same errors and cancel safety).
-class stdio_reader : public detail::fd_reader<stdio_reader> {
+class CORIO_API stdio_reader : public fd_reader<stdio_reader> {
  public:
   /// Reads `fd` (never closed by this object); `name` names it in errors.
   constexpr stdio_reader(int fd, std::string_view name) noexcept : fd_(fd), name_(name) {}
@@ -52,7 +53,7 @@ class stdio_reader : public detail::fd_reader<stdio_reader> {
 
 /// A non-owning writer of a descriptor (fd 1 or 2), with write() and write_all() as
 /// fs::pipe_writer has them (same errors and cancel safety).
-class stdio_writer : public detail::fd_writer<stdio_writer> {
+class CORIO_API stdio_writer : public fd_writer<stdio_writer> {
  public:
   /// Writes `fd` (never closed by this object); `name` names it in errors.
   constexpr stdio_writer(int fd, std::string_view name) noexcept : fd_(fd), name_(name) {}
@@ -68,10 +69,10 @@ class stdio_writer : public detail::fd_writer<stdio_writer> {
 };
 
 /// Descriptor 0, named "stdin" in errors.
-stdio_reader stdin_stream() noexcept;
+CORIO_API stdio_reader stdin_stream() noexcept;
 /// Descriptor 1, named "stdout" in errors.
-stdio_writer stdout_stream() noexcept;
+CORIO_API stdio_writer stdout_stream() noexcept;
 /// Descriptor 2, named "stderr" in errors.
-stdio_writer stderr_stream() noexcept;
+CORIO_API stdio_writer stderr_stream() noexcept;
 
 }  // namespace corio::fs

@@ -17,20 +17,21 @@
 #include <string_view>
 #include <vector>
 
+#include "../../runtime/detail/export.hpp"
 #include "../../runtime/task.hpp"
 
 namespace corio::fs {
 
 /// The whole contents of `path` (any bytes; no UTF-8 check). std::system_error naming the
 /// path on failure. Cancel-safe: dropped, nothing changes (the file is closed).
-task<std::string> read_to_string(std::string path);
+CORIO_API task<std::string> read_to_string(std::string path);
 /// The whole contents of `path`; as read_to_string.
-task<std::vector<std::byte>> read_bytes(std::string path);
+CORIO_API task<std::vector<std::byte>> read_bytes(std::string path);
 /// Replaces the contents of `path` with `data`, creating the file (mode 0666 less the umask)
 /// if needed. std::system_error naming the path on failure. Not cancel-safe: dropped part-way,
 /// the file may be truncated and hold a prefix of `data`.
-task<void> write(std::string path, std::string_view data);
+CORIO_API task<void> write(std::string path, std::string_view data);
 /// The same for raw bytes.
-task<void> write(std::string path, std::span<const std::byte> data);
+CORIO_API task<void> write(std::string path, std::span<const std::byte> data);
 
 }  // namespace corio::fs

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../../runtime/detail/export.hpp"
 #include "error.hpp"
 
 namespace corio::tls {
@@ -40,7 +41,7 @@ struct context_impl;
 }
 
 /// Settings for TLS connections (see above). Copies share the same settings.
-class context {
+class CORIO_API context {
  public:
   /// A client context: verification on, system CAs, TLS 1.2 minimum.
   static context client() { return context(role::client); }

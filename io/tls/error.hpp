@@ -14,6 +14,8 @@
 #include <string>
 #include <system_error>
 
+#include "../../runtime/detail/export.hpp"
+
 namespace corio::tls {
 
 /// The error codes of tls::error_category(). None is 0.
@@ -38,7 +40,7 @@ enum class errc {
 };
 
 /// The category of corio::tls errors (name "tls").
-const std::error_category& error_category() noexcept;
+CORIO_API const std::error_category& error_category() noexcept;
 
 inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
 

@@ -9,11 +9,13 @@
 
 #include <vector>
 
+#include "export.hpp"
+
 namespace corio::detail {
 
 /// The CPUs the process may run on, in increasing order: those of its main thread (what
 /// taskset and cpusets set). Empty if the kernel will not say.
-std::vector<int> process_cpus();
+CORIO_TEST_API std::vector<int> process_cpus();
 
 /// Pins the calling thread to `cpu`. A hint: if the kernel refuses (the CPU left the
 /// process's cpuset), the thread stays where it was allowed to run.

@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 
+#include "export.hpp"
+
 namespace corio::detail {
 
 struct task_header;
@@ -29,7 +31,7 @@ class scheduler;
 /// Transitions are acq_rel RMWs. The awaiting task registers its waker with a CAS that fails
 /// once `complete` is set; whoever sets `complete` wakes the registered waker; an awaiting
 /// task destroyed while suspended takes its waker back with a CAS unless `complete` is set.
-class blocking_job {
+class CORIO_API blocking_job {
  public:
   static constexpr std::uint32_t started = 1, complete = 2, cancelled = 4, join_waiter = 8, detached = 16;
 
@@ -105,7 +107,7 @@ class blocking_pool {
   /// is below its maximum. After shutdown the job completes as cancelled at once. Throws
   /// std::system_error when no thread could be started and the pool has none (the job is then
   /// not queued: the caller still owns both references).
-  void submit(blocking_job* j);
+  CORIO_API void submit(blocking_job* j);
 
   /// Cancels queued jobs, then waits for running ones (up to the configured timeout; threads
   /// still running after it are left to finish on their own). Idempotent.
@@ -118,8 +120,8 @@ class blocking_pool {
   /// Test hooks: the next `n` thread creations fail as if the kernel refused (EAGAIN); `before`
   /// (if set) is called just before each thread creation is attempted. Set them only while no
   /// blocking pool is in use.
-  static void fail_next_thread_creations(unsigned n) noexcept;
-  static void before_thread_creation_for_test(std::function<void()> before);
+  CORIO_TEST_API static void fail_next_thread_creations(unsigned n) noexcept;
+  CORIO_TEST_API static void before_thread_creation_for_test(std::function<void()> before);
 
  private:
   struct shared;

@@ -24,6 +24,7 @@
 #include <cstdint>
 
 #include "branch_set.hpp"
+#include "export.hpp"
 #include "scheduler.hpp"
 
 namespace corio::detail {
@@ -36,7 +37,7 @@ struct branch_spec {
   void* awaiter = nullptr;
 };
 
-class branch_driver final : public cancel_hook, timer_node {
+class CORIO_API branch_driver final : public cancel_hook, timer_node {
  public:
   /// Installs itself as the current task's cancel hook (usage_error naming `what` outside a
   /// task). Takes the branches: `specs[i]` becomes branch i (started lazily, in order). If it

@@ -42,6 +42,7 @@
 #include <exception>
 
 #include "atomic.hpp"
+#include "export.hpp"
 #include "task_header.hpp"
 
 namespace corio::detail {
@@ -140,7 +141,7 @@ class branch_set {
  private:
   friend void branch_free(task_header* t) noexcept;
   explicit branch_set(std::uint32_t n) noexcept : alive_(n), n_(n) {}
-  branch_header* headers() noexcept;
+  CORIO_API branch_header* headers() noexcept;
   static std::size_t alloc_size(std::uint32_t n) noexcept;
 
   atomic<std::uint32_t> alive_;  ///< headers with references left

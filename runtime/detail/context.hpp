@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <exception>
 
+#include "export.hpp"
 #include "task_header.hpp"
 
 namespace corio::detail {
@@ -34,7 +35,7 @@ struct thread_context {
   std::exception_ptr destroy_exception;
 };
 
-[[gnu::noinline]] thread_context& this_thread() noexcept;
+CORIO_API [[gnu::noinline]] thread_context& this_thread() noexcept;
 
 /// Operations a task may complete without suspending before it is made to yield.
 inline constexpr std::int32_t coop_budget = 128;
@@ -47,19 +48,19 @@ inline constexpr std::uint32_t max_transfers_per_poll = 256;
 task_header* current_task_or_throw(const char* what);
 
 /// Registers the current task as suspended at `h` and returns a waker (one new reference).
-task_header* make_waker(std::coroutine_handle<> h, const char* what);
+CORIO_API task_header* make_waker(std::coroutine_handle<> h, const char* what);
 
 /// Consumes one unit of cooperative budget; false means the caller should suspend and yield
 /// (`yield_to_scheduler`) even though its operation could complete at once. Always true
 /// outside a task.
-bool coop_consume() noexcept;
+CORIO_API bool coop_consume() noexcept;
 
 /// For await_suspend: re-queue the current task behind the others and resume at `h` later.
 /// Returns the handle to transfer to (always noop_coroutine()).
-std::coroutine_handle<> yield_to_scheduler(std::coroutine_handle<> h, const char* what);
+CORIO_API std::coroutine_handle<> yield_to_scheduler(std::coroutine_handle<> h, const char* what);
 
 /// Transfer to `to` unless this poll has done too many transfers, in which case the current
 /// task is re-queued to continue at `to` from a fresh stack.
-std::coroutine_handle<> symmetric_transfer(std::coroutine_handle<> to) noexcept;
+CORIO_API std::coroutine_handle<> symmetric_transfer(std::coroutine_handle<> to) noexcept;
 
 }  // namespace corio::detail

@@ -45,6 +45,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "export.hpp"
+
 namespace corio::detail {
 
 class fiber_context {
@@ -61,21 +63,21 @@ class fiber_context {
   fiber_context& operator=(const fiber_context&) = delete;
   /// Precondition: not created, or finished (a suspended fiber must be run to its end first:
   /// its stack holds objects that nobody else can destroy). Violations abort with a message.
-  ~fiber_context();
+  CORIO_API ~fiber_context();
 
   /// Maps (or takes from the pool) a stack of `stack_size` usable bytes, rounded up to pages,
   /// and prepares `fn(arg)` to run on it at the first resume(). Throws std::invalid_argument
   /// for a size outside [min_stack_size, max_stack_size], std::system_error if the kernel
   /// refuses the mapping (address space, vm.max_map_count).
-  void create(std::size_t stack_size, entry_fn fn, void* arg);
+  CORIO_API void create(std::size_t stack_size, entry_fn fn, void* arg);
 
   /// Driver side: switches to the fiber and returns when it calls suspend() or `fn` returns.
   /// When `fn` has returned, finished() is true and the stack has been given back already.
-  void resume();
+  CORIO_API void resume();
 
   /// Fiber side: switches back to the resume() that is running this fiber. Returns when the
   /// next resume() (possibly on another thread) switches in again.
-  void suspend() noexcept;
+  CORIO_API void suspend() noexcept;
 
   bool created() const noexcept { return fn_ != nullptr; }
   bool finished() const noexcept { return finished_; }
@@ -83,9 +85,9 @@ class fiber_context {
   std::size_t stack_size() const noexcept { return usable_; }
 
   /// Usable bytes a request of `n` turns into (rounded up to whole pages).
-  static std::size_t rounded_stack_size(std::size_t n) noexcept;
+  CORIO_TEST_API static std::size_t rounded_stack_size(std::size_t n) noexcept;
   /// Stacks parked in the pools now (all threads' caches and the global pool), for tests.
-  static std::size_t pooled_stacks() noexcept;
+  CORIO_TEST_API static std::size_t pooled_stacks() noexcept;
 
  private:
   friend struct fiber_context_access;  // fiber_context.cpp: the entry trampoline, the fault handler

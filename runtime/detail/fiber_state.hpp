@@ -43,6 +43,7 @@
 #include <utility>
 
 #include "../task.hpp"
+#include "export.hpp"
 #include "fiber_context.hpp"
 
 namespace corio::detail {
@@ -135,7 +136,7 @@ class fiber_request_for final : public fiber_request {
 
 /// The fiber's state, in the driver's frame. Driver-side members run on the worker polling
 /// the driver; fiber-side ones on the fiber's stack.
-class fiber_base {
+class CORIO_API fiber_base {
  public:
   fiber_base(const fiber_base&) = delete;
   fiber_base& operator=(const fiber_base&) = delete;
@@ -248,13 +249,13 @@ task<R> fiber_driver(F f, std::size_t stack_size) {
 }
 
 /// The fiber running on this thread, null outside fibers. Not inlined, like this_thread().
-fiber_base* current_fiber() noexcept;
+CORIO_API fiber_base* current_fiber() noexcept;
 
 /// corio::await outside a fiber: throws corio::usage_error inside a coroutine task or on a
 /// worker thread; returns otherwise (the caller then blocks on a runtime of its own).
-void check_blocking_await_allowed();
+CORIO_API void check_blocking_await_allowed();
 
 /// Validates fiber_options::stack_size (std::invalid_argument).
-std::size_t checked_stack_size(std::size_t n);
+CORIO_API std::size_t checked_stack_size(std::size_t n);
 
 }  // namespace corio::detail

@@ -12,24 +12,26 @@
 
 #include <cstddef>
 
+#include "export.hpp"
+
 namespace corio::detail {
 
 /// Returns at least `size` bytes aligned to 16 (__STDCPP_DEFAULT_NEW_ALIGNMENT__).
 /// Throws std::bad_alloc when memory is exhausted.
-void* frame_alloc(std::size_t size);
+CORIO_API void* frame_alloc(std::size_t size);
 
 /// Returns a block obtained from frame_alloc(size), from any thread.
-void frame_free(void* p, std::size_t size) noexcept;
+CORIO_API void frame_free(void* p, std::size_t size) noexcept;
 
 /// Statistics for tests and metrics (approximate while other threads allocate).
 struct frame_alloc_stats {
   std::size_t chunks = 0;        ///< chunks taken from the system
   std::size_t depot_blocks = 0;  ///< blocks parked in the global depot
 };
-frame_alloc_stats frame_alloc_statistics() noexcept;
+CORIO_TEST_API frame_alloc_stats frame_alloc_statistics() noexcept;
 
 /// True when the pool is compiled in; false when every call goes to ::operator new / delete
 /// (sanitizer builds, CORIO_NO_FRAME_POOL), in which case the statistics stay zero.
-bool frame_pool_enabled() noexcept;
+CORIO_TEST_API bool frame_pool_enabled() noexcept;
 
 }  // namespace corio::detail

@@ -7,13 +7,15 @@
 #include <chrono>
 #include <cstdint>
 
+#include "export.hpp"
+
 namespace corio::detail {
 
 /// Sleeps while `word` holds `expected`, until a futex_wake (or spuriously).
-void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected) noexcept;
+CORIO_API void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected) noexcept;
 /// futex_wait for at most `timeout`.
 void futex_wait_for(std::atomic<std::uint32_t>& word, std::uint32_t expected, std::chrono::nanoseconds timeout) noexcept;
 /// Wakes up to `count` threads sleeping on `word`.
-void futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept;
+CORIO_API void futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept;
 
 }  // namespace corio::detail

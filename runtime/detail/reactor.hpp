@@ -22,6 +22,8 @@
 #include <memory>
 #include <optional>
 
+#include "export.hpp"
+
 struct statx;
 struct msghdr;
 
@@ -142,17 +144,17 @@ class reactor {
 /// and answers io_uring, so the runtime being built reports the shortage (std::system_error from
 /// make_reactor) and a later one probes again (io/detail/backend_probe.hpp). Throws
 /// std::runtime_error if CORIO_BACKEND holds something else.
-backend_kind default_backend();
+CORIO_TEST_API backend_kind default_backend();
 
 /// Creates a reactor of the given kind. `single_thread`: only one thread will ever drive it
 /// (it calls attach() first), which lets io_uring skip cross-thread work (SINGLE_ISSUER,
 /// DEFER_TASKRUN). Throws std::system_error if the kernel refuses.
-std::unique_ptr<reactor> make_reactor(backend_kind kind, bool single_thread);
+CORIO_TEST_API std::unique_ptr<reactor> make_reactor(backend_kind kind, bool single_thread);
 
-const char* to_string(backend_kind kind) noexcept;
+CORIO_API const char* to_string(backend_kind kind) noexcept;
 
 /// Parses a CORIO_BACKEND value: "uring" (or "io_uring"), "epoll"; nullopt for null or empty.
 /// Throws std::runtime_error naming anything else.
-std::optional<backend_kind> parse_backend(const char* value);
+CORIO_TEST_API std::optional<backend_kind> parse_backend(const char* value);
 
 }  // namespace corio::detail

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../diagnostics.hpp"
+#include "export.hpp"
 #include "idle.hpp"
 #include "inject_queue.hpp"
 #include "local_queue.hpp"
@@ -196,8 +197,8 @@ class worker {
 
 class scheduler {
  public:
-  explicit scheduler(runtime_config cfg);
-  ~scheduler();
+  CORIO_API explicit scheduler(runtime_config cfg);
+  CORIO_API ~scheduler();
 
   // --- spawning and waking ---
   /// Takes ownership of `root` (a not-yet-started coroutine) and queues it. With `result` (the
@@ -208,7 +209,7 @@ class scheduler {
   /// A `listener` (requires a handle) is registered in the join slot before the task can run,
   /// and is called exactly once, even when the runtime is already shut down. `where`: the
   /// caller's spawn location for diagnostics (default: that of the spawning task, if any).
-  task_header* spawn(std::coroutine_handle<> root, const result_ops* result, completion_listener* listener = nullptr,
+  CORIO_API task_header* spawn(std::coroutine_handle<> root, const result_ops* result, completion_listener* listener = nullptr,
                      std::source_location where = {});
   /// Queues a task that just became notified (wake/abort), or is queued by its owner (spawn,
   /// yield). `yield`: behind the others, never in the LIFO slot.
@@ -222,8 +223,8 @@ class scheduler {
 
   // --- running ---
   /// current_thread flavour: runs the single worker on the calling thread until done().
-  void run_current_thread(const std::atomic<bool>& done);
-  void shutdown();
+  CORIO_API void run_current_thread(const std::atomic<bool>& done);
+  CORIO_API void shutdown();
   bool is_shutdown() const noexcept { return shutdown_.load(std::memory_order_acquire); }
 
   // --- time ---
@@ -239,9 +240,9 @@ class scheduler {
   /// timer and fire it. Returns true if something fired; `self` is then counted awake again.
   bool auto_advance(worker& self);
 
-  void fill_metrics(runtime_metrics& m) const;
+  CORIO_API void fill_metrics(runtime_metrics& m) const;
   /// Live tasks of every worker (diagnostics.cpp); waits up to `wait` for busy workers.
-  task_dump dump_tasks(std::chrono::milliseconds wait);
+  CORIO_API task_dump dump_tasks(std::chrono::milliseconds wait);
   /// Fibers that got a stack / that finished with it (counted by runtime/fiber.cpp).
   std::atomic<std::uint64_t> fibers_started{0}, fibers_finished{0};
 
@@ -255,7 +256,7 @@ class scheduler {
   // --- blocking pool (spawn_blocking; defined in blocking_pool.cpp) ---
   /// The runtime's blocking pool, started on first use (after shutdown: a shut-down pool,
   /// which cancels what is submitted).
-  blocking_pool& blocking();
+  CORIO_API blocking_pool& blocking();
   /// Cancels queued blocking jobs and waits for running ones (up to the configured timeout).
   void shutdown_blocking() noexcept;
   std::size_t blocking_threads() const noexcept;

@@ -27,11 +27,12 @@
 #include "../join_handle.hpp"
 #include "../task.hpp"
 #include "context.hpp"
+#include "export.hpp"
 #include "scheduler.hpp"
 
 namespace corio::detail {
 
-scheduler& current_scheduler(const char* what);
+CORIO_API scheduler& current_scheduler(const char* what);
 
 class task_group final : public cancel_hook {
  public:

@@ -48,6 +48,8 @@
 #include <exception>
 #include <source_location>
 
+#include "export.hpp"
+
 namespace corio::detail {
 
 class scheduler;
@@ -98,7 +100,7 @@ struct result_ops {
   void (*destroy)(void* slot) noexcept;
 };
 
-struct task_header {
+struct CORIO_API task_header {
   std::atomic<std::uint64_t> state{0};
   std::coroutine_handle<> root;         ///< the spawned coroutine; null once released
   std::coroutine_handle<> resume;       ///< innermost suspended coroutine, resumed on the next poll
@@ -126,9 +128,9 @@ void free_task_header(task_header* t, std::uint64_t state) noexcept;
 
 /// Wakes `t`, consuming one reference (a waker's). Callable from any thread, including
 /// threads outside the runtime. Waking a completed task only drops the reference.
-void wake(task_header* t) noexcept;
+CORIO_API void wake(task_header* t) noexcept;
 
 /// Marks `t` cancelled and makes sure a worker will look at it (see the protocol above).
-void abort_task(task_header* t) noexcept;
+CORIO_API void abort_task(task_header* t) noexcept;
 
 }  // namespace corio::detail

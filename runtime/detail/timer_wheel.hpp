@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "export.hpp"
+
 namespace corio::detail {
 
 /// An intrusive wheel entry; lives inside the object that waits (a sleep awaiter, a timeout).
@@ -34,7 +36,7 @@ struct timer_entry {
   bool linked = false;     ///< true while the entry is in the wheel
 };
 
-class timer_wheel {
+class CORIO_TEST_API timer_wheel {
  public:
   static constexpr unsigned levels = 6;
   static constexpr unsigned slots_per_level = 64;

@@ -27,12 +27,14 @@
 #include <type_traits>
 #include <utility>
 
+#include "../detail/export.hpp"
+
 namespace corio::par {
 
 namespace detail {
 /// Maps (populates) the whole pages inside [p, p + bytes) for writing, if the kernel supports
 /// it; the part of the range outside whole pages is left to ordinary page faults.
-void prefault_for_write(void* p, std::size_t bytes) noexcept;
+CORIO_API void prefault_for_write(void* p, std::size_t bytes) noexcept;
 /// Ranges smaller than this are not worth a system call.
 inline constexpr std::size_t prefault_min_bytes = std::size_t{1} << 16;
 
@@ -41,9 +43,9 @@ inline constexpr std::size_t bulk_min_bytes = std::size_t{4} << 20;
 /// Uninitialised storage for `bytes` bytes aligned to `align` (a power of two; at most 2 MiB
 /// for bulk sizes): operator new below bulk_min_bytes, a huge-page mapping from there on.
 /// Throws std::bad_alloc.
-void* allocate_bulk(std::size_t bytes, std::size_t align);
+CORIO_API void* allocate_bulk(std::size_t bytes, std::size_t align);
 /// Frees what allocate_bulk(bytes, align) returned, with the same arguments.
-void deallocate_bulk(void* p, std::size_t bytes, std::size_t align) noexcept;
+CORIO_API void deallocate_bulk(void* p, std::size_t bytes, std::size_t align) noexcept;
 
 /// A deleter for arrays of trivially destructible T in allocate_bulk storage.
 template <class T>

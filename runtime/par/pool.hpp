@@ -31,6 +31,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "../detail/export.hpp"
 #include "detail/pool_core.hpp"
 
 namespace corio::par {
@@ -57,7 +58,7 @@ enum class placement {
 /// from 0.034 to 0.046 s unpinned, 0.033 to 0.040 s pinned. placement::any leaves the workers
 /// to the scheduler, for a pool sharing its CPUs with other busy threads that must not wait
 /// behind a pinned worker.
-class pool {
+class CORIO_API pool {
  public:
   /// Starts `threads` workers (0: one per core) placed as `where` says. Throws
   /// std::system_error if the kernel refuses a thread, and std::invalid_argument above 4096.
@@ -87,19 +88,19 @@ class pool {
 };
 
 /// The pool par:: calls use outside any pool; started on first use.
-pool& default_pool();
+CORIO_API pool& default_pool();
 
 /// Sets the size of the default pool (0: one per core). Throws corio::usage_error if the
 /// default pool has already started, std::invalid_argument above 4096.
-void set_default_threads(unsigned threads);
+CORIO_API void set_default_threads(unsigned threads);
 
 /// Sets the placement of the default pool's workers (placement::spread unless set). Throws
 /// corio::usage_error if the default pool has already started, std::invalid_argument for a
 /// value that is not a placement.
-void set_default_placement(placement where);
+CORIO_API void set_default_placement(placement where);
 
 /// The number of workers of the pool a par:: call made here would use.
-unsigned current_num_threads();
+CORIO_API unsigned current_num_threads();
 
 /// True on a worker thread of any corio::par pool.
 inline bool on_worker() noexcept { return detail::current_worker != nullptr; }

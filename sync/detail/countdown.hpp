@@ -13,12 +13,13 @@
 #include <cstdint>
 
 #include "../../runtime/detail/atomic.hpp"
+#include "../../runtime/detail/export.hpp"
 #include "spin_lock.hpp"
 #include "waiter.hpp"
 
 namespace corio::detail {
 
-class countdown {
+class CORIO_API countdown {
  public:
   struct waiter : list_node<waiter> {
     enum class state : std::uint8_t { idle, waiting, released, consumed };
@@ -48,7 +49,7 @@ class countdown {
 };
 
 /// Awaitable returned by latch::wait / wait_group::wait. Movable until awaited.
-class [[nodiscard]] countdown_awaitable {
+class [[nodiscard]] CORIO_API countdown_awaitable {
  public:
   countdown_awaitable(countdown& c, const char* what) noexcept : c_(&c), what_(what) {}
   countdown_awaitable(countdown_awaitable&& o) noexcept : c_(o.c_), what_(o.what_) {}
@@ -69,6 +70,6 @@ class [[nodiscard]] countdown_awaitable {
 };
 
 /// Blocks a plain thread until `c` reaches zero (usage_error on a worker thread).
-void countdown_blocking_wait(countdown& c, const char* what);
+CORIO_API void countdown_blocking_wait(countdown& c, const char* what);
 
 }  // namespace corio::detail

@@ -18,12 +18,13 @@
 #include <cstdint>
 
 #include "../../runtime/detail/atomic.hpp"
+#include "../../runtime/detail/export.hpp"
 #include "spin_lock.hpp"
 #include "waiter.hpp"
 
 namespace corio::detail {
 
-class mutex_core {
+class CORIO_API mutex_core {
  public:
   static constexpr std::uint32_t locked = 1;
   static constexpr std::uint32_t has_waiters = 2;

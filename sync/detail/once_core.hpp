@@ -14,12 +14,13 @@
 #include <cstdint>
 
 #include "../../runtime/detail/atomic.hpp"
+#include "../../runtime/detail/export.hpp"
 #include "spin_lock.hpp"
 #include "waiter.hpp"
 
 namespace corio::detail {
 
-class once_core {
+class CORIO_API once_core {
  public:
   enum class status : std::uint8_t { empty, initializing, ready };
   struct waiter : list_node<waiter> {

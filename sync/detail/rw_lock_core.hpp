@@ -14,12 +14,13 @@
 #include <cstdint>
 #include <mutex>
 
+#include "../../runtime/detail/export.hpp"
 #include "spin_lock.hpp"
 #include "waiter.hpp"
 
 namespace corio::detail {
 
-class rw_lock_core {
+class CORIO_API rw_lock_core {
  public:
   struct waiter : list_node<waiter> {
     enum class state : std::uint8_t { idle, waiting, granted, consumed };

@@ -10,6 +10,7 @@
 #include <atomic>
 
 #include "../../runtime/detail/atomic.hpp"
+#include "../../runtime/detail/export.hpp"
 
 namespace corio::detail {
 
@@ -29,7 +30,7 @@ class spin_lock {
   void unlock() noexcept { locked_.store(false, std::memory_order_release); }
 
  private:
-  void lock_contended() noexcept;
+  CORIO_API void lock_contended() noexcept;
   atomic<bool> locked_{false};
 };
 

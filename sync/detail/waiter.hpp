@@ -18,6 +18,7 @@
 #include "../../runtime/detail/task_header.hpp"
 #ifdef CORIO_MODEL_CHECK
 #include "model/explorer.hpp"  // the waker's word is race-checked in the models (tests/model/)
+#include "../../runtime/detail/export.hpp"
 #endif
 
 namespace corio::detail {
@@ -166,6 +167,6 @@ class waker_batch {
 
 /// Throws corio::usage_error naming `what` when called on a worker thread of a corio runtime,
 /// where blocking would stall every task queued on that worker (use co_await there).
-void check_may_block(const char* what);
+CORIO_API void check_may_block(const char* what);
 
 }  // namespace corio::detail

@@ -657,6 +657,46 @@ TEST_SUITE("fs_pipe") {
     }());
   }
 
+  TEST_CASE("owned_fd: adopting descriptors with public types only") {
+    int before = test::open_fds();
+    {
+      int p[2];
+      REQUIRE(::pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0);
+      owned_fd a(p[0]), b(p[1]);
+      CHECK(a.valid());
+      owned_fd moved(std::move(a));  // the moved-from one holds -1 and closes nothing
+      CHECK_FALSE(a.valid());
+      CHECK(a.get() == -1);
+      CHECK(moved.get() == p[0]);
+      int raw = b.release();  // ours to close now
+      CHECK(raw == p[1]);
+      CHECK_FALSE(b.valid());
+      ::close(raw);
+      moved.reset();
+      CHECK_FALSE(moved.valid());
+      CHECK(test::open_fds() == before);
+    }
+    {
+      auto rt = test::single();
+      int with_rt = test::open_fds();
+      rt.block_on([]() -> task<void> {
+        int p[2];
+        REQUIRE(::pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0);
+        fs::pipe_reader rd{owned_fd(p[0])};
+        fs::pipe_writer wr{owned_fd(p[1])};
+        fs::io_operation w = wr.write("hi");  // the awaitables have public names
+        std::size_t wrote = co_await std::move(w);
+        CHECK(wrote == 2);
+        char buf[4];
+        fs::io_operation r = rd.read(buf, sizeof buf);
+        std::size_t got = co_await std::move(r);
+        CHECK(got == 2);
+        CHECK(std::string(buf, 2) == "hi");
+      }());
+      CHECK(test::open_fds() == with_rt);  // both ends closed by their owners
+    }
+  }
+
   TEST_CASE("aborting a task blocked reading an empty pipe") {
     auto rt = test::multi();
     int before = test::open_fds();

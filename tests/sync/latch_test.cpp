@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 #include <corio/sync/latch.hpp>
+#include <corio/sync/wait_group.hpp>
 
 #include <atomic>
 #include <thread>
@@ -52,6 +53,28 @@ TEST_SUITE("latch") {
       co_await l.arrive_and_wait();
       co_await a;
     }(l));
+  }
+
+  TEST_CASE("the wait awaitables have public names, and can be moved before they are awaited") {
+    latch l(1);
+    wait_group wg;
+    wg.add();
+    auto rt = test::single();
+    rt.block_on([](latch& l, wait_group& wg) -> task<void> {
+      latch::wait_awaitable a = l.wait();
+      wait_group::wait_awaitable b = wg.wait();
+      auto h = spawn([](latch::wait_awaitable a, wait_group::wait_awaitable b) -> task<void> {
+        co_await std::move(a);
+        co_await std::move(b);
+      }(std::move(a), std::move(b)));
+      co_await settle();
+      CHECK_FALSE(h.is_finished());
+      l.count_down();
+      co_await settle();
+      CHECK_FALSE(h.is_finished());
+      wg.done();
+      co_await h;
+    }(l, wg));
   }
 
   TEST_CASE("a cancelled wait leaves cleanly") {

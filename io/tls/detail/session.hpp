@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "../../../runtime/detail/export.hpp"
 #include "../../../sync/notify.hpp"
 #include "../context.hpp"
 
@@ -19,7 +20,7 @@ namespace corio::tls::detail {
 
 struct session_impl;
 
-class session {
+class CORIO_API session {
  public:
   /// A session for `ctx`, which must be for `side` (else errc::configuration); a client
   /// connects to `host` (checked, and sent as SNI, unless empty).

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "../../detail/export.hpp"
 #include "deque.hpp"
 #include "job.hpp"
 #include "sync.hpp"
@@ -27,7 +28,7 @@ class worker {
 
   /// Runs jobs (its own first, then stolen or injected ones) until `l` is set, and sleeps when
   /// there are none. `l` null: until the pool terminates (the worker's main loop).
-  void wait_until(latch* l) noexcept;
+  CORIO_API void wait_until(latch* l) noexcept;
   void wait_until(latch& l) noexcept {
     if (!l.probe()) wait_until(&l);
   }
@@ -56,7 +57,7 @@ class worker {
 };
 
 /// The pool worker running on this thread, if any. Plain (not coroutine) code only.
-extern constinit thread_local worker* current_worker;
+CORIO_API extern constinit thread_local worker* current_worker;
 
 class pool_core {
  public:
@@ -72,7 +73,7 @@ class pool_core {
   worker& worker_at(unsigned i) noexcept { return *workers_[i]; }
 
   /// Queues a job from outside the pool (or from another pool's worker).
-  void inject(job* j);
+  CORIO_API void inject(job* j);
 
   /// After a push by a worker onto `d`: if a worker is awake and looking for work, publishes
   /// one more job of `d` for it (deque.hpp); else wakes one sleeper, if any. No fence
@@ -92,7 +93,7 @@ class pool_core {
   bool has_visible_work() const noexcept;
   void enter_idle() noexcept { sleep_.fetch_add(idle_one, std::memory_order_seq_cst); }
   void leave_idle() noexcept { sleep_.fetch_sub(idle_one, std::memory_order_seq_cst); }
-  void wake_one() noexcept;
+  CORIO_API void wake_one() noexcept;
   /// After an idle worker found a job: wakes a sleeper if nobody else is looking and some
   /// work is still visible.
   void wake_another() noexcept;
@@ -155,6 +156,6 @@ std::invoke_result_t<F&> run_in(pool_core& p, F& f) {
 }
 
 /// The pool par:: calls use on this thread: the current worker's, else the default pool.
-pool_core& current_core();
+CORIO_API pool_core& current_core();
 
 }  // namespace corio::par::detail

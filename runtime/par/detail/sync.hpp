@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "../../detail/atomic.hpp"
+#include "../../detail/export.hpp"
 #include "../../detail/futex.hpp"
 
 #if defined(__SANITIZE_THREAD__)
@@ -85,6 +86,6 @@ class parker {
 };
 
 /// The parker of the calling thread (for threads outside the pool waiting on pool work).
-parker& this_thread_parker() noexcept;
+CORIO_API parker& this_thread_parker() noexcept;
 
 }  // namespace corio::par::detail
