@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "support/fds.hpp"
+#include "support/loopback.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
@@ -60,9 +61,7 @@ TEST_SUITE("io_cancel") {
   TEST_CASE("timeout on a read cancels it; the stream stays usable") {
     auto rt = test::multi();
     rt.block_on([]() -> task<void> {
-      auto l = tcp_listener::bind({"127.0.0.1", 0});
-      auto client = co_await tcp_stream::connect(l.local_address());
-      auto server = co_await l.accept();
+      auto [client, server] = co_await test::tcp_loopback();
       char buf[16];
       CHECK_THROWS_AS(co_await timeout(20ms, client.read(buf, sizeof buf)), timed_out);
       co_await server.write_all("after");
@@ -160,9 +159,7 @@ TEST_SUITE("io_cancel") {
   TEST_CASE("a read that fails as it loses a select: the next read throws the error, once") {
     auto rt = test::multi();
     rt.block_on([]() -> task<void> {
-      auto l = tcp_listener::bind({"127.0.0.1", 0});
-      auto client = co_await tcp_stream::connect(l.local_address());
-      auto server = co_await l.accept();
+      auto [client, server] = co_await test::tcp_loopback();
       linger lg{1, 0};  // close with a reset
       REQUIRE(::setsockopt(client.native_handle(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
       client.close();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "support/resolver.hpp"
+#include "support/loopback.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
@@ -80,9 +81,7 @@ TEST_SUITE("tcp") {
   TEST_CASE("read_exact reports the end of stream with what arrived") {
     auto rt = test::single();
     rt.block_on([]() -> task<void> {
-      auto l = tcp_listener::bind({"127.0.0.1", 0});
-      auto client = co_await tcp_stream::connect(l.local_address());
-      auto server = co_await l.accept();
+      auto [client, server] = co_await test::tcp_loopback();
       co_await server.write_all("abc");
       server.close();
       char buf[10];
