@@ -136,7 +136,7 @@ class accept_queue : public std::enable_shared_from_this<accept_queue> {
 /// delivers, or (without a queue) a one-shot accept. The task resumes on a worker of its
 /// runtime; aborting it loses no connection.
 template <class Stream>
-class [[nodiscard]] accept_operation : cancel_hook {
+class [[nodiscard]] accept_operation final : cancel_hook {
  public:
   /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
   /// wakes its task only through its waker (detail/branch_slot.hpp).
