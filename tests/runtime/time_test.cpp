@@ -132,8 +132,13 @@ TEST_SUITE("time") {
       co_await sleep(clock::duration::max());
     }());
     auto bound = std::chrono::steady_clock::now() + 10s;
-    while (rt.metrics().timers_armed != 1 && std::chrono::steady_clock::now() < bound) std::this_thread::yield();
-    REQUIRE(rt.metrics().timers_armed == 1);
+    // The timer is armed inside the poll; the poll is counted after it returns, so wait for both.
+    auto parked = [&] {
+      auto m = rt.metrics();
+      return m.timers_armed == 1 && m.polls == 1;
+    };
+    while (!parked() && std::chrono::steady_clock::now() < bound) std::this_thread::yield();
+    REQUIRE(parked());
     // A worker spinning on the timer would burn the whole wait in CPU time; an idle one none.
     auto cpu = [] {
       timespec ts{};
