@@ -232,6 +232,17 @@ task<std::variant<detail::stored_t<detail::branch_result_t<As>>...>> select(As..
   static_assert(sizeof...(As) <= 62, "corio::select takes at most 62 awaitables");
   constexpr std::uint32_t n = sizeof...(As);
   std::tuple<detail::branch_slot<As>...> slots(std::move(as)...);
+  std::optional<std::variant<detail::stored_t<detail::branch_result_t<As>>...>> out;
+  auto take = [&out](int won, auto&& get) {  // get(I): the outcome of branch I
+    detail::with_index<n>(static_cast<std::size_t>(won), [&](auto I) {
+      using T = detail::branch_result_t<std::tuple_element_t<I.value, std::tuple<As...>>>;
+      out.emplace(std::in_place_index<I.value>, detail::to_stored<T>([&]() -> T { return get(I); }));
+    });
+  };
+  if (int won = detail::try_slots(slots); won >= 0) {  // completed at once: no driver
+    take(won, [&](auto I) -> decltype(auto) { return std::get<I.value>(slots).result_now(); });
+    co_return std::move(*out);
+  }
   detail::branch_spec specs[n];
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     ((specs[I] = std::get<I>(slots).spec()), ...);
@@ -239,12 +250,7 @@ task<std::variant<detail::stored_t<detail::branch_result_t<As>>...>> select(As..
   detail::branch_driver d("corio::select", specs, n);
   while (!d.step()) co_await d.park();
   while (d.cancel_losers()) co_await d.park();
-  std::optional<std::variant<detail::stored_t<detail::branch_result_t<As>>...>> out;
-  detail::with_index<n>(static_cast<std::size_t>(d.winner()), [&](auto I) {
-    using T = detail::branch_result_t<std::tuple_element_t<I.value, std::tuple<As...>>>;
-    out.emplace(std::in_place_index<I.value>,
-                detail::to_stored<T>([&]() -> T { return std::get<I.value>(slots).result(d, I.value); }));
-  });
+  take(d.winner(), [&](auto I) -> decltype(auto) { return std::get<I.value>(slots).result(d, I.value); });
   co_return std::move(*out);
 }
 

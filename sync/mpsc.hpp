@@ -234,6 +234,10 @@ class [[nodiscard]] recv_awaitable {
     if (s == state::waiting || s == state::done) c_->abandon_recv(node_);
   }
 
+  /// For select/timeout: completes the receive now if a message is there (or the channel is
+  /// finished), for await_resume to return; false changes nothing.
+  bool corio_try_complete() { return c_->try_recv_into(node_); }
+
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {
     if (c_->recv(node_, h, nullptr, "corio::mpsc::receiver::recv") == chan_type::outcome::queued) return true;

@@ -17,10 +17,12 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <concepts>
 #include <cstdlib>
 #include <exception>
 #include <functional>
 #include <new>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -34,6 +36,15 @@ namespace corio::detail {
 template <class A>
 concept direct_branch = requires { typename A::corio_direct_branch; } && std::is_nothrow_move_constructible_v<A> &&
                         std::is_nothrow_destructible_v<A>;
+
+/// A direct branch that can also try to complete without waiting: `corio_try_complete()`
+/// returns true when the operation has completed (await_resume then gives its result, no
+/// await_suspend in between) and false when it would wait, having changed nothing. select
+/// tries such branches first, in argument order, and needs no driver when one completes.
+template <class A>
+concept try_branch = direct_branch<A> && requires(A& a) {
+  { a.corio_try_complete() } -> std::same_as<bool>;
+};
 
 /// The result type of awaiting `A` in a branch (a task's value type, or the awaitable's).
 template <class A>
@@ -74,6 +85,11 @@ class branch_slot {
   /// Hands the frame to the driver.
   branch_spec spec() noexcept { return {std::exchange(frame_, {}), nullptr, nullptr}; }
 
+  /// A frame cannot be tried without running it (see try_branch).
+  static constexpr bool can_try = false;
+  bool try_now() noexcept { return false; }
+  result_type result_now() { std::abort(); }
+
   /// The finished branch's outcome (rethrows its exception).
   result_type result(branch_driver& d, std::uint32_t i) { return branch_promise<result_type>(d.frame(i)).take(); }
 
@@ -105,6 +121,15 @@ class branch_slot<A, true> {
     return d.take_direct(i, [this]() -> result_type { return awaiter().await_resume(); });
   }
 
+  /// Completes it now if it can (try_branch); the slot keeps the awaiter.
+  static constexpr bool can_try = try_branch<A>;
+  bool try_now() {
+    if constexpr (can_try) return awaiter().corio_try_complete();
+    else return false;
+  }
+  /// The result after try_now() returned true.
+  result_type result_now() { return awaiter().await_resume(); }
+
  private:
   A& awaiter() noexcept { return *std::launder(reinterpret_cast<A*>(storage_)); }
 
@@ -131,5 +156,29 @@ class branch_slot<A, true> {
   alignas(A) unsigned char storage_[sizeof(A)];
   bool handed_ = false;
 };
+
+/// select's first step: the leading branches that can be tried (try_branch) are tried in
+/// argument order, up to the first one that cannot (a later branch must not win before it
+/// ran). Returns the index of the branch that completed, or -1. Each try consumes a unit of
+/// cooperative budget; with none left, nothing is tried (the driver yields).
+template <class... Slots>
+int try_slots(std::tuple<Slots...>& slots) {
+  int won = -1;
+  if (!std::tuple_element_t<0, std::tuple<Slots...>>::can_try || !coop_consume()) return won;
+  bool go = true;  // false once a branch completed or one could not be tried
+  auto one = [&](auto& slot, int i) {
+    if (!go) return;
+    if (!slot.can_try) {
+      go = false;
+    } else if (slot.try_now()) {
+      won = i;
+      go = false;
+    }
+  };
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (one(std::get<I>(slots), static_cast<int>(I)), ...);
+  }(std::index_sequence_for<Slots...>{});
+  return won;
+}
 
 }  // namespace corio::detail

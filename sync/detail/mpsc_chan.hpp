@@ -199,22 +199,27 @@ class chan {
     waker_batch wake;
     {
       std::lock_guard g(lock_);
-      if (!buf_.empty()) {
-        n.value.emplace(std::move(buf_.front()));
-        buf_.pop_front();
-        refill_locked(wake);
-      } else if (finished_locked()) {
-        // nothing more can come
-      } else {
+      if (!take_locked(n, wake)) {
         n.waker_ = parker ? waker(parker) : waker(make_waker(h, what));
         n.state_.store(recv_node::state::waiting, std::memory_order_relaxed);
         recv_waiters_.push_back(&n);
         return outcome::queued;
       }
-      n.state_.store(recv_node::state::done, std::memory_order_relaxed);
     }
     wake.wake_all();
     return outcome::done;
+  }
+
+  /// recv without waiting: true when `n` is done (a message, or the channel finished); false
+  /// leaves `n` idle and the channel unchanged.
+  bool try_recv_into(recv_node& n) {
+    waker_batch wake;
+    {
+      std::lock_guard g(lock_);
+      if (!take_locked(n, wake)) return false;
+    }
+    wake.wake_all();
+    return true;
   }
 
   try_recv_result<T> try_recv() {
@@ -343,6 +348,20 @@ class chan {
   /// Room appeared: it goes to the waiting senders in order (a value moves into the ring, or
   /// straight to a waiting receive; a reserve is counted as reserved) while room lasts. Each
   /// event frees one slot and a hand-off to a receive uses none, so a few wakers at most.
+  /// Completes `n` (done) with the next message, or empty when nothing more can come; false
+  /// when it would have to wait.
+  bool take_locked(recv_node& n, waker_batch& wake) {
+    if (!buf_.empty()) {
+      n.value.emplace(std::move(buf_.front()));
+      buf_.pop_front();
+      refill_locked(wake);
+    } else if (!finished_locked()) {
+      return false;
+    }
+    n.state_.store(recv_node::state::done, std::memory_order_relaxed);
+    return true;
+  }
+
   void refill_locked(waker_batch& wake) noexcept {
     while (!send_waiters_.empty() && has_room_locked() && wake.size() + 2 <= waker_batch::capacity) {
       send_node* s = send_waiters_.pop_front();

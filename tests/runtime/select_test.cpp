@@ -100,6 +100,61 @@ TEST_SUITE("select") {
     CHECK(done.load() == 1);  // the others never ran: the first finished before they started
   }
 
+  TEST_CASE("receives that can complete at once are tried in argument order, up to the first task") {
+    auto rt = test::single();
+    rt.block_on([]() -> task<void> {
+      auto [tx1, rx1] = mpsc::unbounded<int>();
+      auto [tx2, rx2] = mpsc::unbounded<int>();
+      tx2.send(2);
+      auto r = co_await select(rx1.recv(), rx2.recv());  // the first is tried, finds nothing
+      REQUIRE(r.index() == 1);
+      CHECK(std::get<1>(r) == std::optional<int>(2));
+      tx1.send(1);
+      tx2.send(3);
+      auto r2 = co_await select(rx1.recv(), rx2.recv());  // both ready: the first wins
+      REQUIRE(r2.index() == 0);
+      CHECK(std::get<0>(r2) == std::optional<int>(1));
+      auto left = co_await rx2.recv();  // the second took nothing
+      CHECK(left == std::optional<int>(3));
+      // A task before a ready receive runs first, and wins since it finishes at once.
+      std::atomic<int> done{0};
+      tx2.send(4);
+      auto r3 = co_await select(counted_ready(done, 7), rx2.recv());
+      CHECK(r3.index() == 0);
+      CHECK(done.load() == 1);
+      auto kept = co_await rx2.recv();
+      CHECK(kept == std::optional<int>(4));
+      // A finished channel completes the receive at once, with nothing.
+      { auto gone = std::move(tx1); }
+      auto r4 = co_await select(rx1.recv(), rx2.recv());
+      REQUIRE(r4.index() == 0);
+      CHECK_FALSE(std::get<0>(r4).has_value());
+    }());
+  }
+
+  TEST_CASE("a select that always finds a message still yields to the other tasks of its worker") {
+    auto rt = test::single();
+    rt.block_on([]() -> task<void> {
+      auto [tx, rx] = mpsc::unbounded<int>();
+      auto [tx2, rx2] = mpsc::unbounded<int>();
+      std::atomic<bool> ran{false};
+      auto other = spawn([](std::atomic<bool>& r) -> task<void> {
+        r.store(true);
+        co_return;
+      }(ran));
+      int rounds = 0;
+      while (!ran.load() && rounds < 100000) {
+        tx.send(rounds);
+        auto r = co_await select(rx.recv(), rx2.recv());
+        CHECK(r.index() == 0);
+        ++rounds;
+      }
+      CHECK(ran.load());
+      CHECK(rounds <= 2 * static_cast<int>(detail::coop_budget));  // the budget ran out, the task yielded
+      co_await other;
+    }());
+  }
+
   TEST_CASE("losers are destroyed before select returns; void and reference results") {
     auto rt = test::paused();
     std::vector<std::string> log;
