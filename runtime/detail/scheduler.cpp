@@ -226,6 +226,7 @@ void worker::unpark() noexcept { reactor_->unpark(); }
 void worker::arm_timer(timer_node* n) {
   std::lock_guard lock(wheel_mutex_);
   wheel_.insert(n);
+  if (n->deadline < next_due_.load(std::memory_order_relaxed)) next_due_.store(n->deadline, std::memory_order_relaxed);
   timers_armed.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -252,7 +253,18 @@ std::size_t worker::fire_timers(std::uint64_t now_tick) {
     node->fire(node);
   });
   timers_armed.fetch_sub(n, std::memory_order_relaxed);
+  next_due_.store(wheel_.next_expiration().value_or(no_due), std::memory_order_relaxed);
   return n;
+}
+
+std::optional<std::uint64_t> worker::own_timer_hint() const noexcept {
+  if (timers_armed.load(std::memory_order_relaxed) == 0) return std::nullopt;
+  return next_due_.load(std::memory_order_relaxed);
+}
+
+std::size_t worker::fire_own_timers(std::uint64_t now_tick) {
+  if (timers_armed.load(std::memory_order_relaxed) == 0 || now_tick < next_due_.load(std::memory_order_relaxed)) return 0;
+  return fire_timers(now_tick);
 }
 
 void worker::push_local(task_header* t, bool lifo) {
@@ -320,9 +332,12 @@ void worker::stop_searching() {
   if (sched_.idle_.transition_from_searching()) sched_.notify_parked();
 }
 
-bool worker::maintenance() {
+bool worker::maintenance(std::optional<std::chrono::steady_clock::time_point>& now) {
   std::size_t n = reactor_->park(std::chrono::nanoseconds::zero());
-  if (timers_armed.load(std::memory_order_relaxed) != 0) n += fire_timers(sched_.now_tick());  // no clock read without timers
+  if (timers_armed.load(std::memory_order_relaxed) != 0) {  // no clock read without timers
+    now = sched_.now();
+    n += fire_own_timers(sched_.tick_of(*now));
+  }
   return n > 0;
 }
 
@@ -336,7 +351,10 @@ void worker::run(const std::atomic<bool>& done) {
   }
   while (!sched_.is_shutdown() && !done.load(std::memory_order_acquire)) {
     ++tick_;
-    if (tick_ % maintenance_interval == 0) maintenance();
+    if (tick_ % maintenance_interval == 0) {
+      std::optional<std::chrono::steady_clock::time_point> now;
+      maintenance(now);
+    }
     if (dump_wanted_.load(std::memory_order_relaxed)) answer_dump();
     task_header* t = next_task();
     if (!t) t = steal_work();
@@ -355,7 +373,10 @@ void worker::run(const std::atomic<bool>& done) {
 }
 
 void worker::park(const std::atomic<bool>& done) {
-  if (maintenance() && has_local_work()) return;
+  // The last clock read, reused for the next park timeout (at most the search spin old: the
+  // timer would fire that much later, well inside its 1 ms tick).
+  std::optional<std::chrono::steady_clock::time_point> now;
+  if (maintenance(now) && has_local_work()) return;
   if (searching_ && !sched_.paused() && reactor_->no_io_in_flight()) {  // step 4 at the top
     const auto until = std::chrono::steady_clock::now() + search_spin;
     do {
@@ -377,8 +398,9 @@ void worker::park(const std::atomic<bool>& done) {
     std::optional<std::chrono::nanoseconds> timeout;
     if (sched_.paused()) {
       if (sched_.auto_advance(*this)) return;  // timers fired into our queue; we count as awake
-    } else if (auto tick = timers_armed.load(std::memory_order_relaxed) ? next_timer_tick() : std::nullopt) {
-      auto left = sched_.tick_time(*tick) - sched_.now();
+    } else if (auto tick = own_timer_hint()) {
+      if (!now) now = sched_.now();
+      auto left = sched_.tick_time(*tick) - *now;
       timeout = std::max(std::chrono::nanoseconds::zero(), std::chrono::duration_cast<std::chrono::nanoseconds>(left));
     }
     if (!has_local_work()) reactor_->park(timeout);
@@ -387,17 +409,19 @@ void worker::park(const std::atomic<bool>& done) {
     // wake-ups they cause go to other workers, not back to us.
     // One clock read serves the due check and the firing. (Only this worker arms its timers,
     // so its own relaxed count is never 0 while one is armed.)
-    auto due = timers_armed.load(std::memory_order_relaxed) ? next_timer_tick() : std::nullopt;
-    const std::uint64_t now_tick = due ? sched_.now_tick() : 0;
+    auto due = own_timer_hint();
+    now.reset();
+    if (due) now = sched_.now();
+    const std::uint64_t now_tick = due ? sched_.tick_of(*now) : 0;
     bool have_due = due && *due <= now_tick;
     if (!id.is_parked(index_)) {
       searching_ = true;  // a notifier took us off the list and counted us as searching
-      if (due) fire_timers(now_tick);
+      if (have_due) fire_own_timers(now_tick);
       return;
     }
     if (have_due || has_local_work()) {
       if (!id.unpark_self(index_)) searching_ = true;
-      if (due) fire_timers(now_tick);
+      if (have_due) fire_own_timers(now_tick);
       return;
     }
   }
@@ -744,8 +768,9 @@ std::chrono::steady_clock::time_point scheduler::now() const noexcept {
   return std::chrono::steady_clock::now();
 }
 
-std::uint64_t scheduler::now_tick() const noexcept {
-  auto t = now();
+std::uint64_t scheduler::now_tick() const noexcept { return tick_of(now()); }
+
+std::uint64_t scheduler::tick_of(std::chrono::steady_clock::time_point t) const noexcept {
   // The end of time (reachable only by the paused clock, which saturates there) is at or past
   // every deadline: its tick is deadline_tick(max), rounded up like deadlines are, so a sleep
   // until time_point::max() fires there instead of staying one tick ahead forever (the

@@ -24,6 +24,7 @@
 #include "reactor.hpp"
 #include "task_header.hpp"
 #include "timer_wheel.hpp"
+#include "../../sync/detail/spin_lock.hpp"
 
 namespace corio {
 struct runtime_metrics;
@@ -129,6 +130,7 @@ class worker {
   void arm_timer(timer_node* n);
   /// Returns true if `n` was still armed (it will not fire now); false if it already fired.
   bool disarm_timer(timer_node* n) noexcept;
+  /// The exact earliest tick at which fire_timers would find work (takes the lock).
   std::optional<std::uint64_t> next_timer_tick();
   /// Fires every timer due at `now_tick`; returns how many fired.
   std::size_t fire_timers(std::uint64_t now_tick);
@@ -163,7 +165,13 @@ class worker {
   void stop_searching();
   void park(const std::atomic<bool>& done);
   void park_after_hook(task_header* t);
-  bool maintenance();
+  /// Polls the reactor without waiting and fires due timers; true if anything happened.
+  /// `now` receives the time read for the timers (unchanged when none is armed).
+  bool maintenance(std::optional<std::chrono::steady_clock::time_point>& now);
+  /// The worker's own timer paths: a lower bound of its earliest deadline, read without the
+  /// lock (nullopt: no timer armed), and fire_timers skipping the lock when nothing is due.
+  std::optional<std::uint64_t> own_timer_hint() const noexcept;
+  std::size_t fire_own_timers(std::uint64_t now_tick);
   void poll(task_header* t);
   void cancel(task_header* t);
   void release_running(task_header* t, bool yielded);
@@ -191,8 +199,17 @@ class worker {
   bool probing_ = false;  ///< blocking detection is on
   std::atomic<bool> dump_wanted_{false};
   std::unique_ptr<reactor> reactor_;
-  std::mutex wheel_mutex_;
+  // A spin lock: arm and disarm (once each per sleep or timeout) hold it for a few pointer
+  // updates; only a firing pass holds it longer (it wakes the timers' tasks).
+  spin_lock wheel_mutex_;
   timer_wheel wheel_;
+  // A lower bound of the earliest armed deadline (a tick; no_due when the wheel was found
+  // empty). arm_timer lowers it and fire_timers sets it exactly, both under wheel_mutex_; a
+  // disarm leaves it (a stale low hint costs one early look at the wheel). Only this worker
+  // arms its timers, so its relaxed reads see its own arms: the owner's park path and timer
+  // pass skip the lock, and the wheel, while nothing can be due (own_timer_hint).
+  static constexpr std::uint64_t no_due = ~std::uint64_t{0};
+  std::atomic<std::uint64_t> next_due_{no_due};
 };
 
 class scheduler {
@@ -232,6 +249,8 @@ class scheduler {
   /// Ticks (ms since start): deadlines round up, the present rounds down, so nothing fires early.
   std::uint64_t deadline_tick(std::chrono::steady_clock::time_point tp) const noexcept;
   std::uint64_t now_tick() const noexcept;
+  /// The tick of instant `t` (rounded down, as now_tick).
+  std::uint64_t tick_of(std::chrono::steady_clock::time_point t) const noexcept;
   std::chrono::steady_clock::time_point tick_time(std::uint64_t tick) const noexcept;
   bool paused() const noexcept { return paused_.load(std::memory_order_acquire); }
   /// Paused time only: moves the clock forward by d and fires what is due.
