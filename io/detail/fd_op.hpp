@@ -1,6 +1,6 @@
 #pragma once
-// The awaitable behind the file operations and the pipe and stdio writes (corio::fs): one reactor operation
-// on a descriptor that is not a socket, with two differences from io_call:
+// The awaitable behind the file operations and the pipe and stdio writes (corio::fs): one
+// reactor operation on a descriptor that is not a socket, with two differences from io_call:
 //   - a closed descriptor (-1) fails with EBADF at once, without reaching the reactor (the
 //     caller can preset another error the same way, fail_early);
 //   - errors name the file: "read /var/log/x: Is a directory", or "write stdout", or

@@ -46,8 +46,9 @@ class CORIO_API read_stash {
 
   /// Answers the next read if something is kept: sets `res` to the count of up to `n` kept
   /// bytes (copied to `data`), else to the kept end of stream (0) or error (-errno), each
-  /// reported once (the kernel repeats an end that is for good), and returns true. False: nothing is kept, ask the kernel. On a shared stash the
-  /// check and the take are one step, so two readers never get the same answer.
+  /// reported once (the kernel repeats an end that is for good), and returns true. False:
+  /// nothing is kept, ask the kernel. On a shared stash the check and the take are one step,
+  /// so two readers never get the same answer.
   bool take(void* data, std::size_t n, int& res) noexcept {
     if (!shared_ && off_ == size_ && end_ == 0) return false;  // the usual case, inline
     return take_slow(data, n, res);

@@ -32,7 +32,8 @@
 // two reads in flight at once (through two copies) share the bytes between them in an
 // unspecified way, as two read(2) calls on one descriptor do, and a byte kept from a dropped
 // read may then be returned to the other reader after bytes that followed it; read stdin from
-// one task at a time to see it in order.
+// one task at a time to see it in order. The stash belongs to descriptor 0, not to what it
+// refers to: what it keeps is returned first even if 0 is redirected (dup2) meanwhile.
 //
 // Nothing here is buffered: wrap a stream in buffered_reader / buffered_writer for lines and
 // small writes. These are independent of <cstdio>'s and <iostream>'s buffers: flush those
