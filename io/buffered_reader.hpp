@@ -116,8 +116,8 @@ class buffered_reader {
   /// count, 0 at the end of the stream. Throws what the stream's read throws.
   ///
   /// **Cancel safety:** as cancel-safe as the stream's read(): it suspends only in that read,
-  /// before taking anything from the buffer, so a dropped read() consumes nothing (a socket
-  /// keeps what a dropped read took for its next read: read_operation).
+  /// before taking anything from the buffer, so a dropped read() consumes nothing (a socket,
+  /// a pipe or stdin keeps what a dropped read took for its next read: read_operation).
   task<std::size_t> read(void* data, std::size_t n) {
     if (n == 0) co_return 0;
     if (pos_ == end_) {

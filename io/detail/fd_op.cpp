@@ -1,9 +1,11 @@
-// Error reporting of the descriptor operations (detail/fd_op.hpp) and of the buffered reader.
+// Error reporting of the descriptor operations (detail/fd_op.hpp) and of the buffered reader;
+// read_exact of the descriptor streams (detail/stream_ops.hpp).
 
 #include "fd_op.hpp"
 
 #include "../buffered_reader.hpp"
 #include "../io_error.hpp"
+#include "stream_ops.hpp"
 
 #include <fmt/format.h>
 
@@ -17,11 +19,11 @@ void throw_fd_error(int err, const char* what, std::string_view name, int fd) {
   throw std::system_error(err, std::generic_category(), msg);
 }
 
-task<void> fd_read_exact(int fd, std::string_view name, void* data, std::size_t n) {
+task<void> fd_read_exact(int fd, std::string_view name, void* data, std::size_t n, read_stash* stash) {
   auto* p = static_cast<char*>(data);
   std::size_t got = 0;
   while (got < n) {
-    std::size_t k = co_await fd_op<to_size>(fd_request(io_kind::read, fd, p + got, n - got, -1), "read", name);
+    std::size_t k = co_await fd_read(fd, name, p + got, n - got, stash);
     if (k == 0) {
       std::string what = name.empty() ? fmt::format("read_exact (fd {})", fd) : fmt::format("read_exact {}", name);
       throw_unexpected_eof(what.c_str(), got, n);

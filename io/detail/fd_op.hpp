@@ -1,14 +1,15 @@
 #pragma once
-// The awaitable behind the file, pipe and stdio operations (corio::fs): one reactor operation
-// on a descriptor that is not a socket, with two differences from io_call:
+// The awaitable behind the file operations and the pipe and stdio writes (corio::fs): one
+// reactor operation on a descriptor that is not a socket, with two differences from io_call:
 //   - a closed descriptor (-1) fails with EBADF at once, without reaching the reactor (the
 //     caller can preset another error the same way, fail_early);
 //   - errors name the file: "read /var/log/x: Is a directory", or "write stdout", or
 //     "read (fd 7)" when there is no name.
 // `Convert` turns the kernel's count into the result (and may advance a file's cursor).
 //
-// The reading and writing side shared by pipes and the stdio streams (fs::fd_reader /
-// fd_writer, built on fd_op) is public: ../fs/fd_stream.hpp.
+// The reading and writing side shared by pipes and the stdio streams is public:
+// ../fs/fd_stream.hpp (fs::fd_writer's writes are fd_ops; fs::fd_reader's reads are
+// stream_reads, stream_ops.hpp, which keep what a dropped read took).
 
 #include <algorithm>
 #include <cerrno>
@@ -31,9 +32,8 @@ inline constexpr std::size_t max_rw_count = 0x7ffff000;
 /// Throws std::system_error(err) with "<what> <name>" (or "<what> (fd N)" if `name` is empty).
 CORIO_API [[noreturn]] void throw_fd_error(int err, const char* what, std::string_view name, int fd);
 
-/// read_exact / write_all on a descriptor read with read(2) (stream_ops.hpp has the socket
-/// ones), with errors naming the stream. `name` must outlive the task.
-CORIO_API task<void> fd_read_exact(int fd, std::string_view name, void* data, std::size_t n);
+/// write_all on a descriptor written with write(2) (stream_ops.hpp has the socket one, and
+/// the reads), with errors naming the stream. `name` must outlive the task.
 CORIO_API task<void> fd_write_all(int fd, std::string_view name, const void* data, std::size_t n);
 
 inline io_request fd_request(io_kind kind, int fd, const void* data, std::size_t n, std::int64_t offset) {

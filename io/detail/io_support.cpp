@@ -1,4 +1,5 @@
-// Error reporting and the looping stream operations (detail/io_call.hpp, detail/stream_ops.hpp).
+// Error reporting, the read stash and the looping stream operations (detail/io_call.hpp,
+// detail/read_stash.hpp, detail/stream_ops.hpp).
 
 #include <fmt/format.h>
 #include <sys/socket.h>
@@ -6,8 +7,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <system_error>
+#include <utility>
 
 #include "../io_error.hpp"
 #include "../socket_address.hpp"
@@ -41,7 +44,41 @@ int check(int rc, const char* what) {
   return rc;
 }
 
-int read_stash::take(void* data, std::size_t n) noexcept {
+// Only stdin's stash is shared (every stdin_stream() copy reads it), so one lock serves all
+// shared stashes; it is held for a copy of at most one read's bytes. Constant-initialized: no
+// allocation (a keep may run under an allocation failure) and no initialization order.
+namespace {
+constinit std::mutex shared_stash_mutex;
+std::mutex& shared_stash_lock() noexcept { return shared_stash_mutex; }
+}  // namespace
+
+read_stash::read_stash(read_stash&& o) noexcept
+    : bytes_(std::move(o.bytes_)),
+      size_(std::exchange(o.size_, 0)),
+      off_(std::exchange(o.off_, 0)),
+      end_(std::exchange(o.end_, 0)),
+      shared_(o.shared_) {}
+
+read_stash& read_stash::operator=(read_stash&& o) noexcept {
+  bytes_ = std::move(o.bytes_);
+  size_ = std::exchange(o.size_, 0);
+  off_ = std::exchange(o.off_, 0);
+  end_ = std::exchange(o.end_, 0);
+  return *this;
+}
+
+bool read_stash::locked_empty() const noexcept {
+  std::lock_guard lock(shared_stash_lock());
+  return off_ == size_ && end_ == 0;
+}
+
+bool read_stash::take_slow(void* data, std::size_t n, int& res) noexcept {
+  if (!shared_) return take_unlocked(data, n, res);
+  std::lock_guard lock(shared_stash_lock());
+  return take_unlocked(data, n, res);
+}
+
+bool read_stash::take_unlocked(void* data, std::size_t n, int& res) noexcept {
   if (off_ < size_) {
     std::size_t k = std::min(n, size_ - off_);
     std::memcpy(data, bytes_.get() + off_, k);
@@ -50,15 +87,25 @@ int read_stash::take(void* data, std::size_t n) noexcept {
       bytes_.reset();
       off_ = size_ = 0;
     }
-    return static_cast<int>(k);  // at most one read's count, so it fits
+    res = static_cast<int>(k);  // at most one read's count, so it fits
+    return true;
   }
-  int e = end_;
-  if (e < 0) end_ = 0;  // an error is reported once; the end of the stream stays
-  return e == eof_mark ? 0 : e;
+  if (end_ == 0) return false;
+  // Reported once, the end as well as an error: where the end is for good (a socket, a pipe)
+  // the kernel says so again; a terminal's (Ctrl-D on stdin) is not, so it must not stick.
+  res = end_ == eof_mark ? 0 : end_;
+  end_ = 0;
+  return true;
 }
 
 void read_stash::keep(int res, const void* buf) noexcept {
   if (res == -ECANCELED) return;
+  if (!shared_) return keep_unlocked(res, buf);
+  std::lock_guard lock(shared_stash_lock());
+  keep_unlocked(res, buf);
+}
+
+void read_stash::keep_unlocked(int res, const void* buf) noexcept {
   if (res <= 0) {
     if (end_ == 0) end_ = res == 0 ? eof_mark : res;
     return;

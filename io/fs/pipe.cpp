@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <mutex>
+#include <new>
 #include <system_error>
 
 #include "stdio.hpp"
@@ -26,6 +27,14 @@ void ignore_sigpipe() noexcept {
     sigemptyset(&ignore.sa_mask);
     ::sigaction(SIGPIPE, &ignore, nullptr);
   });
+}
+
+read_stash& stdin_stash() noexcept {
+  // Never destroyed (a thread may still read stdin while the process exits), and made without
+  // allocating (the first use may be a keep under an allocation failure).
+  alignas(read_stash) static unsigned char storage[sizeof(read_stash)];
+  static read_stash* const s = ::new (static_cast<void*>(storage)) read_stash(read_stash::shared);
+  return *s;
 }
 
 }  // namespace corio::detail

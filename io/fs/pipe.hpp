@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "../../runtime/detail/export.hpp"
+#include "../detail/read_stash.hpp"
 #include "../owned_fd.hpp"
 #include "fd_stream.hpp"
 
@@ -58,16 +59,24 @@ class pipe_end {
 /// Its reading operations come from fd_reader: `read(data, n)` (and span overloads: up to n
 /// bytes, at least one; 0 once every writer is closed) and `read_exact(data, n)`
 /// (corio::unexpected_eof if the pipe ends first); both throw std::system_error naming the
-/// pipe on failure. **Cancel safety:** read() is cancel-safe while it has returned nothing,
-/// except that bytes the kernel read just as it was dropped are lost (as for a socket's
-/// read_operation); read_exact() is not: dropped part-way, the bytes read so far are consumed.
-/// Move-only; one task (or plain thread) at a time per end.
+/// pipe on failure. **Cancel safety:** read() is cancel-safe while it has returned nothing
+/// (fs::read_operation): a read dropped after the kernel completed it leaves what it read
+/// (bytes, the end of the stream, an error) to this reader's next read or read_exact, in
+/// order, as a socket's read_operation does; read_exact() is not: dropped part-way, the bytes
+/// read so far are consumed. The reader must outlive its reads, dropped ones included; moving
+/// it moves what it keeps. Move-only; one task (or plain thread) at a time per end.
 class CORIO_API pipe_reader : public pipe_end, public fd_reader<pipe_reader> {
  public:
   /// A closed end (every operation fails with EBADF).
   pipe_reader() noexcept = default;
   /// Adopts `f`; it is closed when the reader is dropped.
   explicit pipe_reader(owned_fd f) noexcept : pipe_end(std::move(f)) {}
+
+ private:
+  friend class fd_reader<pipe_reader>;
+  detail::read_stash* read_stash() noexcept { return &stash_; }
+
+  detail::read_stash stash_;  ///< what a dropped read took, for the next read (read_stash.hpp)
 };
 
 /// The write end of a pipe (or any writable descriptor adopted with the constructor).

@@ -23,6 +23,18 @@
 // program sees what it would with read(2). Errors name the stream ("write stdout: Broken pipe");
 // stdout_stream and stderr_stream ignore SIGPIPE as pipe_writer does (see pipe.hpp).
 //
+// stdin and cancellation: a read of stdin dropped after the kernel completed it (it lost a
+// select or a timeout) leaves what it read in the process's one stdin stash, which every
+// stdio_reader of descriptor 0 shares (it lives as long as the process, owned by the library);
+// the next read of stdin, through any copy, returns it first. So a stdin read is cancel-safe
+// while it has returned nothing, as a pipe's is. Copies may be used on any threads and tasks,
+// at the same time too: the stash is behind a lock, and its bytes go to exactly one read. But
+// two reads in flight at once (through two copies) share the bytes between them in an
+// unspecified way, as two read(2) calls on one descriptor do, and a byte kept from a dropped
+// read may then be returned to the other reader after bytes that followed it; read stdin from
+// one task at a time to see it in order. The stash belongs to descriptor 0, not to what it
+// refers to: what it keeps is returned first even if 0 is redirected (dup2) meanwhile.
+//
 // Nothing here is buffered: wrap a stream in buffered_reader / buffered_writer for lines and
 // small writes. These are independent of <cstdio>'s and <iostream>'s buffers: flush those
 // before writing here, or the output interleaves out of order.
@@ -30,12 +42,22 @@
 #include <string_view>
 
 #include "../../runtime/detail/export.hpp"
+#include "../detail/read_stash.hpp"
 #include "fd_stream.hpp"
+
+namespace corio::detail {
+/// The process's stdin stash (shared, never destroyed): what dropped reads of descriptor 0 took.
+CORIO_API read_stash& stdin_stash() noexcept;
+}  // namespace corio::detail
 
 namespace corio::fs {
 
 /// A non-owning reader of a descriptor (fd 0 for stdin_stream()), with read() and
-/// read_exact() as fs::pipe_reader has them (same errors and cancel safety).
+/// read_exact() as fs::pipe_reader has them (same errors). Copyable, and free to copy: a
+/// reader of descriptor 0 refers to the process's stdin stash (above), so its reads are
+/// cancel-safe while they have returned nothing, whichever copy makes them. A reader of any
+/// other descriptor has no stash: bytes the kernel read just as one of its reads was dropped
+/// are lost (adopt the descriptor with a pipe_reader to keep them).
 class CORIO_API stdio_reader : public fd_reader<stdio_reader> {
  public:
   /// Reads `fd` (never closed by this object); `name` names it in errors.
@@ -47,6 +69,9 @@ class CORIO_API stdio_reader : public fd_reader<stdio_reader> {
   ///@}
 
  private:
+  friend class fd_reader<stdio_reader>;
+  detail::read_stash* read_stash() const noexcept { return fd_ == 0 ? &detail::stdin_stash() : nullptr; }
+
   int fd_;
   std::string_view name_;
 };

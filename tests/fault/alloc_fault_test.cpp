@@ -244,15 +244,21 @@ TEST_SUITE("alloc_fault") {
       MESSAGE("operator new cannot be replaced in this build (a sanitizer owns it); skipped");
       return;
     }
-    corio::detail::read_stash st;
-    {
-      fault::armed no_memory(fault::rule::alloc().this_thread());
-      st.keep(5, "hello");  // noexcept: may not throw from a cancel hook
+    for (bool shared : {false, true}) {  // a pipe's or socket's stash, and one like stdin's
+      CAPTURE(shared);
+      corio::detail::read_stash st = shared ? corio::detail::read_stash(corio::detail::read_stash::shared)
+                                            : corio::detail::read_stash();
+      {
+        fault::armed no_memory(fault::rule::alloc().this_thread());
+        st.keep(5, "hello");  // noexcept: may not throw from a cancel hook
+      }
+      CHECK(!st.empty());
+      char b[8];
+      int res = 0;
+      REQUIRE(st.take(b, sizeof b, res));
+      CHECK(res == -ENOBUFS);  // not skipped silently
+      CHECK(st.empty());
     }
-    CHECK(!st.empty());
-    char b[8];
-    CHECK(st.take(b, sizeof b) == -ENOBUFS);  // not skipped silently
-    CHECK(st.empty());
   }
 
   TEST_CASE("12. allocation failure at every allocation of a representative program: bad_alloc, no leak") {

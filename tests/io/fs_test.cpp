@@ -69,19 +69,7 @@ std::string pattern(std::size_t n) {
   return s;
 }
 
-/// Puts `from` on descriptor `target` (0, 1 or 2) until destroyed.
-struct redirect {
-  int target, saved;
-  redirect(int target_fd, int from) : target(target_fd), saved(::dup(target_fd)) {
-    std::cout.flush();
-    std::fflush(nullptr);
-    REQUIRE(::dup2(from, target) == target);
-  }
-  ~redirect() {
-    ::dup2(saved, target);
-    ::close(saved);
-  }
-};
+using test::redirect;
 
 /// Blocking helpers for a plain thread on a non-blocking descriptor.
 void thread_write_all(int fd, const char* p, std::size_t n) {
@@ -688,7 +676,7 @@ TEST_SUITE("fs_pipe") {
         std::size_t wrote = co_await std::move(w);
         CHECK(wrote == 2);
         char buf[4];
-        fs::io_operation r = rd.read(buf, sizeof buf);
+        fs::read_operation r = rd.read(buf, sizeof buf);
         std::size_t got = co_await std::move(r);
         CHECK(got == 2);
         CHECK(std::string(buf, 2) == "hi");

@@ -3,6 +3,7 @@
 // receive is lost), any awaitable can be a branch, and an aborted caller cancels its branches.
 
 #include <doctest/doctest.h>
+#include <corio/io/fs.hpp>
 #include <corio/io/net.hpp>
 #include <corio/sync/broadcast.hpp>
 #include <corio/sync/mpsc.hpp>
@@ -11,6 +12,9 @@
 #include <corio/sync/semaphore.hpp>
 #include <corio/sync/watch.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -20,6 +24,7 @@
 #include <variant>
 #include <vector>
 
+#include "support/fds.hpp"
 #include "support/mark.hpp"
 #include "support/runtimes.hpp"
 
@@ -67,6 +72,44 @@ void with_noise(Body body) {
     stop.store(true);
     co_await n;
   }());
+}
+
+// Writes `count` bytes numbered i % 251 through `s` in pieces, yielding between them, then
+// drops `s` (the end of the stream for its reader).
+template <class Stream>
+task<void> write_numbered(Stream s, long count) {
+  std::vector<unsigned char> chunk(977);
+  long sent = 0;
+  while (sent < count) {
+    std::size_t k = static_cast<std::size_t>(std::min<long>(count - sent, 977));
+    for (std::size_t i = 0; i < k; ++i) chunk[i] = static_cast<unsigned char>((sent + static_cast<long>(i)) % 251);
+    co_await s.write_all(chunk.data(), k);
+    sent += static_cast<long>(k);
+    co_await yield_now();
+  }
+}
+
+// Reads `s` to its end, each read in a select against `noise_rx` (which keeps a message ready,
+// so the read loses often): checks that the bytes are the numbers write_numbered sent, none
+// lost, none twice, none out of order, and their count and sum.
+template <class Stream>
+task<void> read_numbered(Stream& s, mpsc::receiver<int>& noise_rx, long total) {
+  long got = 0, sum = 0, expect = 0;
+  for (long i = 0; i < total; ++i) expect += i % 251;
+  unsigned char buf[300];
+  for (;;) {
+    auto r = co_await select(s.read(buf, sizeof buf), noise_rx.recv());
+    if (r.index() == 1) continue;
+    std::size_t k = std::get<0>(r);
+    if (k == 0) break;
+    for (std::size_t i = 0; i < k; ++i) {
+      REQUIRE(buf[i] == (got + static_cast<long>(i)) % 251);  // in order: none lost or twice
+      sum += buf[i];
+    }
+    got += static_cast<long>(k);
+  }
+  CHECK(got == total);
+  CHECK(sum == expect);
 }
 
 }  // namespace
@@ -463,36 +506,72 @@ TEST_SUITE("select") {
       auto l = net::tcp_listener::bind({"127.0.0.1", 0});
       auto client = co_await net::tcp_stream::connect(l.local_address());
       auto server = co_await l.accept();
-      auto writer = [](net::tcp_stream s, long count) -> task<void> {
-        std::vector<unsigned char> chunk(977);
-        long sent = 0;
-        while (sent < count) {
-          std::size_t k = static_cast<std::size_t>(std::min<long>(count - sent, 977));
-          for (std::size_t i = 0; i < k; ++i) chunk[i] = static_cast<unsigned char>((sent + static_cast<long>(i)) % 251);
-          co_await s.write_all(chunk.data(), k);
-          sent += static_cast<long>(k);
-          co_await yield_now();
+      auto f = spawn(write_numbered(std::move(client), total));  // closes: end of stream for the reader
+      co_await read_numbered(server, noise_rx, total);
+      co_await f;
+    });
+  }
+
+  TEST_CASE("cancel safety: pipe read (byte count, order and sum)") {
+    const long total = test::scaled(200'000);
+    with_noise([total](mpsc::receiver<int>& noise_rx) -> task<void> {
+      auto [rd, wr] = fs::pipe();
+      auto f = spawn(write_numbered(std::move(wr), total));
+      co_await read_numbered(rd, noise_rx, total);
+      co_await f;
+    });
+  }
+
+  TEST_CASE("cancel safety: stdin read (byte count, order and sum)") {
+    const long total = test::scaled(200'000);
+    auto [rd, wr] = fs::pipe();
+    test::redirect in(STDIN_FILENO, rd.native_handle());
+    rd.close();  // fd 0 is the read end now
+    with_noise([total, &wr](mpsc::receiver<int>& noise_rx) -> task<void> {
+      auto f = spawn(write_numbered(std::move(wr), total));
+      auto reader = fs::stdin_stream();
+      co_await read_numbered(reader, noise_rx, total);
+      co_await f;
+    });
+    CHECK(detail::stdin_stash().empty());
+  }
+
+  TEST_CASE("cancel safety: two copies of stdin read at once on two workers: every byte exactly once") {
+    const long total = test::scaled(200'000);
+    auto [rd, wr] = fs::pipe();
+    test::redirect in(STDIN_FILENO, rd.native_handle());
+    rd.close();
+    with_noise([total, &wr](mpsc::receiver<int>& noise_rx) -> task<void> {
+      auto f = spawn(write_numbered(std::move(wr), total));
+      std::vector<long> seen(251, 0), other(251, 0);
+      auto second = spawn([](std::vector<long>& counts) -> task<void> {  // loses to yield_now instead
+        auto in = fs::stdin_stream();
+        unsigned char buf[300];
+        for (;;) {
+          auto r = co_await select(in.read(buf, sizeof buf), yield_now());
+          if (r.index() == 1) continue;
+          std::size_t k = std::get<0>(r);
+          if (k == 0) co_return;
+          for (std::size_t i = 0; i < k; ++i) ++counts[buf[i]];
         }
-      };  // the stream closes: end of stream for the reader
-      auto f = spawn(writer(std::move(client), total));
-      long got = 0, sum = 0, expect = 0;
-      for (long i = 0; i < total; ++i) expect += i % 251;
+      }(other));
+      auto in = fs::stdin_stream();
       unsigned char buf[300];
       for (;;) {
-        auto r = co_await select(server.read(buf, sizeof buf), noise_rx.recv());
+        auto r = co_await select(in.read(buf, sizeof buf), noise_rx.recv());
         if (r.index() == 1) continue;
         std::size_t k = std::get<0>(r);
         if (k == 0) break;
-        for (std::size_t i = 0; i < k; ++i) {
-          REQUIRE(buf[i] == (got + static_cast<long>(i)) % 251);  // in order: none lost or twice
-          sum += buf[i];
-        }
-        got += static_cast<long>(k);
+        for (std::size_t i = 0; i < k; ++i) ++seen[buf[i]];
       }
+      co_await second;
       co_await f;
-      CHECK(got == total);
-      CHECK(sum == expect);
+      std::vector<long> expect(251, 0);
+      for (long i = 0; i < total; ++i) ++expect[static_cast<std::size_t>(i % 251)];
+      for (std::size_t v = 0; v < 251; ++v) seen[v] += other[v];
+      CHECK(seen == expect);  // every byte once between them: none lost, none twice
     });
+    CHECK(detail::stdin_stash().empty());
   }
 
   TEST_CASE("aborting the caller while a branch is in I/O cancels the read first") {
