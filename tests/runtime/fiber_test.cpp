@@ -544,10 +544,14 @@ TEST_SUITE("fiber") {
                     hooked.release();
                   })
                   .build();
-    spawn_fiber(rt, [] {
-      corio::await(yield_now());
+    // The fiber fails only once its handle is gone: an exception thrown while its handle still
+    // existed was the handle's to see, and is discarded with it, not reported.
+    notify handle_gone;
+    spawn_fiber(rt, [&handle_gone] {
+      corio::await(handle_gone.notified());
       throw std::runtime_error("lost fiber");
     }).detach();
+    handle_gone.notify_one();
     hooked.acquire();
     CHECK(what == "lost fiber");
   }
@@ -606,7 +610,13 @@ TEST_SUITE("fiber") {
                     done.release();
                   })
                   .build();
-    rt.spawn(fail_later("detached")).detach();
+    notify handle_gone;  // it fails only once its handle is gone (as in the test above)
+    rt.spawn([](notify& gone) -> task<int> {
+        co_await gone.notified();
+        co_return co_await fail_later("detached");
+      }(handle_gone))
+        .detach();
+    handle_gone.notify_one();
     done.acquire();
     CHECK(outcome == 2);
   }
