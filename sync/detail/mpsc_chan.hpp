@@ -345,9 +345,6 @@ class chan {
     r->state_.store(recv_node::state::done, std::memory_order_release);
   }
 
-  /// Room appeared: it goes to the waiting senders in order (a value moves into the ring, or
-  /// straight to a waiting receive; a reserve is counted as reserved) while room lasts. Each
-  /// event frees one slot and a hand-off to a receive uses none, so a few wakers at most.
   /// Completes `n` (done) with the next message, or empty when nothing more can come; false
   /// when it would have to wait.
   bool take_locked(recv_node& n, waker_batch& wake) {
@@ -362,6 +359,9 @@ class chan {
     return true;
   }
 
+  /// Room appeared: it goes to the waiting senders in order (a value moves into the ring, or
+  /// straight to a waiting receive; a reserve is counted as reserved) while room lasts. Each
+  /// event frees one slot and a hand-off to a receive uses none, so a few wakers at most.
   void refill_locked(waker_batch& wake) noexcept {
     while (!send_waiters_.empty() && has_room_locked() && wake.size() + 2 <= waker_batch::capacity) {
       send_node* s = send_waiters_.pop_front();
