@@ -92,6 +92,22 @@ std::string drain_errors(const char* fallback) {
   throw std::system_error(errc::configuration, "tls context: " + what + ": " + detail);
 }
 
+/// Makes OpenSSL compute and cache the extension data (key identifiers, CA flags, purposes) of
+/// every certificate in `ctx`'s trust store now, on the configuring thread. OpenSSL fills that
+/// cache lazily the first time a certificate takes part in a verification, and connections that
+/// verify against the same fresh anchor on several workers at once then fill it concurrently
+/// (ThreadSanitizer sees the anchor's key identifier written by one handshake while another
+/// compares it). Filled here, the anchors are only read once handshakes run.
+void warm_trust_store(SSL_CTX* ctx) {
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  if (!store || X509_STORE_lock(store) != 1) return;
+  STACK_OF(X509_OBJECT)* objs = X509_STORE_get0_objects(store);
+  for (int i = 0; i < sk_X509_OBJECT_num(objs); ++i)
+    if (X509* x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i))) X509_check_purpose(x, -1, 0);
+  X509_STORE_unlock(store);
+  ERR_clear_error();
+}
+
 }  // namespace
 
 const std::error_category& error_category() noexcept {
@@ -189,6 +205,7 @@ context::context(tls::role r) : impl_(std::make_shared<detail::context_impl>()) 
   SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
   if (r == tls::role::client) {
     if (!SSL_CTX_set_default_verify_paths(c)) throw_config("loading the system trust store");
+    warm_trust_store(c);
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
     impl_->verify = true;
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
@@ -252,6 +269,7 @@ void context::use_private_key(std::string_view pem) {
 void context::load_verify_file(const std::string& path) {
   ERR_clear_error();
   if (SSL_CTX_load_verify_file(impl_->ctx.get(), path.c_str()) != 1) throw_config("CA file '" + path + "'");
+  warm_trust_store(impl_->ctx.get());
 }
 
 void context::load_verify_dir(const std::string& path) {
@@ -271,7 +289,7 @@ void context::add_certificate_authority(std::string_view pem) {
     ++added;
   }
   if (added == 0) throw_config("CA certificate (PEM in memory): no certificate found");
-  ERR_clear_error();
+  warm_trust_store(impl_->ctx.get());
 }
 
 void context::set_min_version(version v) {
