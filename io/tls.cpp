@@ -16,7 +16,8 @@
 //
 // Who writes the output
 //   Only one task at a time may write ciphertext to S, or records would interleave. The right
-//   to do so is `flushing` (under mu). try_begin_flush() takes it if free. The holder loops:
+//   to do so is `flushing` (under mu). begin_flush() takes it if it is free and output is
+//   pending, taking that output in the same critical section. The holder loops:
 //   take_output() moves everything in `out` to its buffer and returns true, or — finding `out`
 //   empty — clears `flushing` and returns false, in the same critical section; so output that
 //   another task queued while the holder was writing is always seen by the holder before it
@@ -27,8 +28,10 @@
 //
 // Error queue
 //   OpenSSL's error queue is per thread and a task moves between workers, so every OpenSSL call
-//   here starts with ERR_clear_error() and, on failure, the queue is drained into the exception
-//   message before the function returns. Nothing of it survives a return (or a co_await).
+//   here starts with an empty queue (ERR_clear_error(), or on the per-record paths
+//   clear_errors(): a look, and a clear only if other code left something) and, on failure, the
+//   queue is drained into the exception message before the function returns. Nothing of it
+//   survives a return (or a co_await).
 //
 // Failures and cancellation
 //   A fatal SSL error poisons the session (SSL is not usable after SSL_ERROR_SSL). The
@@ -70,6 +73,13 @@ class tls_category final : public std::error_category {
     return "unknown TLS error";
   }
 };
+
+/// Empties this thread's OpenSSL error queue before a call whose failure is judged by it
+/// (SSL_get_error). Our calls leave it empty, so this is usually one look at the queue, not a
+/// clear of its sixteen slots; it still removes whatever other code on the thread left there.
+inline void clear_errors() {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
 
 /// OpenSSL's error queue as "reason: reason", emptied. `fallback` if it was empty.
 std::string drain_errors(const char* fallback) {
@@ -392,6 +402,12 @@ struct session_impl {
     throw std::system_error(code, what);
   }
 
+  /// Throws errc::stream_unusable ("tls <op>: the stream is unusable: <why>") if poisoned.
+  void check_usable(const char* op) const {
+    if (!poisoned.empty()) [[unlikely]]
+      throw std::system_error(errc::stream_unusable, std::string("tls ") + op + ": the stream is unusable: " + poisoned);
+  }
+
   [[noreturn]] void fail_eof(const char* op) {
     std::string what = std::string("tls ") + op + ": the peer closed the connection without close_notify";
     if (poisoned.empty()) poisoned = what;
@@ -469,20 +485,20 @@ session::status session::handshake() {
 session::read_result session::read(void* data, std::size_t n) {
   auto& s = *impl_;
   std::lock_guard lk(s.mu);
-  if (!s.poisoned.empty()) throw std::system_error(errc::stream_unusable, s.poisoned);
-  ERR_clear_error();
+  s.check_usable("read");
+  clear_errors();
   std::size_t got = 0;
   int r = SSL_read_ex(s.ssl, data, n, &got);
-  if (r == 1) return {status::done, got};
+  if (r == 1) return {status::done, got, BIO_ctrl_pending(s.out) > 0};
   int e = SSL_get_error(s.ssl, r);
   if (e == SSL_ERROR_ZERO_RETURN) {
-    ERR_clear_error();
-    return {status::done, 0};
+    clear_errors();
+    return {status::done, 0, BIO_ctrl_pending(s.out) > 0};
   }
   if (e == SSL_ERROR_WANT_READ) {
-    ERR_clear_error();
+    clear_errors();
     if (s.eof) s.fail_eof("read");
-    return {status::want_read, 0};
+    return {status::want_read, 0, BIO_ctrl_pending(s.out) > 0};
   }
   s.fail(r, "read", false);
 }
@@ -490,9 +506,9 @@ session::read_result session::read(void* data, std::size_t n) {
 std::size_t session::write(const void* data, std::size_t n) {
   auto& s = *impl_;
   std::lock_guard lk(s.mu);
-  if (!s.poisoned.empty()) throw std::system_error(errc::stream_unusable, s.poisoned);
+  s.check_usable("write");
   if (s.shut) throw std::system_error(errc::stream_unusable, "tls write: the stream was shut down (close_notify sent)");
-  ERR_clear_error();
+  clear_errors();
   std::size_t done = 0;
   int r = SSL_write_ex(s.ssl, data, std::min(n, max_write), &done);
   if (r == 1) return done;
@@ -513,7 +529,7 @@ void session::shutdown() {
 void session::feed(const void* data, std::size_t n) {
   auto& s = *impl_;
   std::lock_guard lk(s.mu);
-  ERR_clear_error();
+  clear_errors();
   std::size_t written = 0;
   if (BIO_write_ex(s.in, data, n, &written) != 1 || written != n) {
     std::string what = "tls read: " + drain_errors("out of memory buffering input");
@@ -527,29 +543,35 @@ void session::feed_eof() noexcept {
   impl_->eof = true;
 }
 
-bool session::try_begin_flush() {
-  std::lock_guard lk(impl_->mu);
-  if (impl_->flushing) return false;
-  impl_->flushing = true;
+namespace {
+/// Moves the output BIO's bytes into `out`; false if it had none. Under the session's lock.
+bool move_output(BIO* bio, std::string& out) {
+  char* p = nullptr;
+  long len = BIO_get_mem_data(bio, &p);
+  if (len <= 0) return false;
+  out.assign(p, static_cast<std::size_t>(len));
+  (void)BIO_reset(bio);
   return true;
+}
+}  // namespace
+
+session::flush_start session::begin_flush(std::string& out) {
+  auto& s = *impl_;
+  std::lock_guard lk(s.mu);
+  if (s.flushing) return flush_start::busy;
+  if (!move_output(s.out, out)) return flush_start::idle;
+  s.flushing = true;
+  return flush_start::took;
 }
 
 bool session::take_output(std::string& out) {
-  bool released = false;
   {
     auto& s = *impl_;
     std::lock_guard lk(s.mu);
-    char* p = nullptr;
-    long len = BIO_get_mem_data(s.out, &p);
-    if (len > 0) {
-      out.assign(p, static_cast<std::size_t>(len));
-      (void)BIO_reset(s.out);
-      return true;
-    }
+    if (move_output(s.out, out)) return true;
     s.flushing = false;
-    released = true;
   }
-  if (released) flush_released_.notify_all();
+  flush_released_.notify_all();
   return false;
 }
 
@@ -576,9 +598,7 @@ void session::poison(std::string_view why) noexcept {
 
 void session::check_usable(const char* op) {
   std::lock_guard lk(impl_->mu);
-  if (!impl_->poisoned.empty())
-    throw std::system_error(errc::stream_unusable,
-                            std::string("tls ") + op + ": the stream is unusable: " + impl_->poisoned);
+  impl_->check_usable(op);
 }
 
 std::string session::alpn() const {

@@ -69,6 +69,7 @@ struct connection {
       : stream(std::move(s)), tls(ctx, side, host) {}
   S stream;
   session tls;
+  std::string out;  ///< ciphertext the flushing right's holder is writing (reused between flushes)
 };
 
 /// Marks the session unusable if dropped (cancelled, or unwound by an exception) before done().
@@ -87,7 +88,7 @@ class poison_guard {
   const char* why_;
 };
 
-/// The flushing right (session::try_begin_flush), given back on every exit.
+/// The flushing right (session::begin_flush), given back on every exit.
 class flush_right {
  public:
   explicit flush_right(session& s) noexcept : s_(&s) {}
@@ -122,18 +123,18 @@ template <class S>
 task<void> flush(connection<S>& c, bool wait) {
   for (;;) {
     auto released = c.tls.flush_released().notified();
-    bool mine = c.tls.try_begin_flush();
-    if (mine) break;
+    auto start = c.tls.begin_flush(c.out);
+    if (start == session::flush_start::idle) co_return;  // nothing pending (or sent by a holder)
+    if (start == session::flush_start::took) break;
     if (!wait) co_return;
     co_await std::move(released);
     c.tls.check_usable("write");
   }
   flush_right right(c.tls);
-  std::string out;
   for (;;) {
-    bool more = c.tls.take_output(out);
+    co_await write_raw(c.stream, c.out.data(), c.out.size());
+    bool more = c.tls.take_output(c.out);
     if (!more) break;
-    co_await write_raw(c.stream, out.data(), out.size());
   }
   right.released();
 }
@@ -188,13 +189,14 @@ task<void> handshake(connection<S>& c) {
 template <class S>
 task<std::size_t> read(connection<S>* c, void* data, std::size_t n) {
   if (!c) throw std::system_error(errc::stream_unusable, "tls read: the stream was moved from");
-  c->tls.check_usable("read");
-  if (n == 0) co_return 0;
+  if (n == 0) {
+    c->tls.check_usable("read");
+    co_return 0;
+  }
   for (;;) {
-    auto r = c->tls.read(data, n);
+    auto r = c->tls.read(data, n);  // throws errc::stream_unusable if poisoned
     if (r.st == session::status::done) co_return r.n;
-    bool out = c->tls.has_output();
-    if (out) {  // protocol output of the read itself (key update reply, ...)
+    if (r.output) {  // protocol output of the read itself (key update reply, ...)
       poison_guard guard(c->tls, "a read was cancelled while it sent protocol output");
       co_await flush(*c, false);
       guard.done();
@@ -206,10 +208,12 @@ task<std::size_t> read(connection<S>* c, void* data, std::size_t n) {
 template <class S>
 task<std::size_t> write(connection<S>* c, const void* data, std::size_t n) {
   if (!c) throw std::system_error(errc::stream_unusable, "tls write: the stream was moved from");
-  c->tls.check_usable("write");
-  if (n == 0) co_return 0;
+  if (n == 0) {
+    c->tls.check_usable("write");
+    co_return 0;
+  }
+  std::size_t k = c->tls.write(data, n);  // throws errc::stream_unusable if poisoned
   poison_guard guard(c->tls, "a write was cancelled or failed part-way");
-  std::size_t k = c->tls.write(data, n);
   co_await flush(*c, true);
   guard.done();
   co_return k;

@@ -33,14 +33,16 @@ class CORIO_API session {
   enum class status { done, want_read };
   struct read_result {
     status st;
-    std::size_t n;  ///< bytes read when done (0: the peer sent close_notify)
+    std::size_t n;        ///< bytes read when done (0: the peer sent close_notify)
+    bool output = false;  ///< the read queued protocol output to flush (a key update reply, ...)
   };
 
   /// One step of the handshake. Throws std::system_error(tls) when it fails.
   status handshake();
-  /// Decrypts up to n bytes into `data`.
+  /// Decrypts up to n bytes into `data`. Throws errc::stream_unusable if poisoned.
   read_result read(void* data, std::size_t n);
   /// Encrypts up to `max_write` of the n bytes into the output; returns how many were taken.
+  /// Throws errc::stream_unusable if poisoned or shut down.
   std::size_t write(const void* data, std::size_t n);
   /// Queues close_notify (once).
   void shutdown();
@@ -49,11 +51,14 @@ class CORIO_API session {
   void feed(const void* data, std::size_t n);
   void feed_eof() noexcept;
 
-  /// Flushing: one task at a time writes the output to the stream. try_begin_flush takes that
-  /// right if it is free; take_output moves the pending output into `out` (true) or, if there
-  /// is none, gives the right back (false) — atomically, so output queued by another task
-  /// while this one flushes is always sent by this one.
-  bool try_begin_flush();
+  /// Flushing: one task at a time writes the output to the stream. begin_flush takes that
+  /// right if it is free and output is pending, moving the output into `out` (took); finding
+  /// no output it takes nothing (idle), finding the right taken it leaves the output to its
+  /// holder (busy). take_output, for the holder, moves the output queued since into `out`
+  /// (true) or, if there is none, gives the right back (false) — atomically, so output queued
+  /// by another task while this one flushes is always sent by this one.
+  enum class flush_start { took, idle, busy };
+  flush_start begin_flush(std::string& out);
   bool take_output(std::string& out);
   /// Whether output is waiting to be flushed.
   bool has_output();
