@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <string>
 #include <system_error>
 
 namespace corio::detail {
@@ -19,17 +20,31 @@ void throw_fd_error(int err, const char* what, std::string_view name, int fd) {
   throw std::system_error(err, std::generic_category(), msg);
 }
 
-task<void> fd_read_exact(int fd, std::string_view name, void* data, std::size_t n, read_stash* stash) {
-  auto* p = static_cast<char*>(data);
+namespace {
+/// The loop of read_exact and fd_read_exact: `read(p, k)` makes one read of at most k bytes
+/// into p, awaited until n bytes are in; corio::unexpected_eof, named by `what()`, if the
+/// stream ends first.
+template <class Read, class What>
+task<void> read_exact_loop(Read read, What what, char* p, std::size_t n) {
   std::size_t got = 0;
   while (got < n) {
-    std::size_t k = co_await fd_read(fd, name, p + got, n - got, stash);
-    if (k == 0) {
-      std::string what = name.empty() ? fmt::format("read_exact (fd {})", fd) : fmt::format("read_exact {}", name);
-      throw_unexpected_eof(what.c_str(), got, n);
-    }
+    std::size_t k = co_await read(p + got, n - got);
+    if (k == 0) throw_unexpected_eof(what().c_str(), got, n);
     got += k;
   }
+}
+}  // namespace
+
+task<void> read_exact(int fd, void* data, std::size_t n, bool socket, read_stash* stash) {
+  auto read = [=](char* p, std::size_t k) { return read_some(fd, p, k, socket, stash); };
+  auto what = [] { return std::string("read_exact"); };
+  return read_exact_loop(read, what, static_cast<char*>(data), n);
+}
+
+task<void> fd_read_exact(int fd, std::string_view name, void* data, std::size_t n, read_stash* stash) {
+  auto read = [=](char* p, std::size_t k) { return fd_read(fd, name, p, k, stash); };
+  auto what = [=] { return name.empty() ? fmt::format("read_exact (fd {})", fd) : fmt::format("read_exact {}", name); };
+  return read_exact_loop(read, what, static_cast<char*>(data), n);
 }
 
 task<void> fd_write_all(int fd, std::string_view name, const void* data, std::size_t n) {

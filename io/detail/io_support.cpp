@@ -123,17 +123,6 @@ void read_stash::keep_unlocked(int res, const void* buf) noexcept {
   bytes_ = std::move(grown);
 }
 
-task<void> read_exact(int fd, void* data, std::size_t n, bool socket, read_stash* stash) {
-  auto* p = static_cast<char*>(data);
-  std::size_t got = 0;
-  while (got < n) {
-    std::size_t k = co_await read_some(fd, p + got, n - got, socket, stash);
-    if (k == 0)
-      throw unexpected_eof(fmt::format("read_exact: the stream ended after {} of {} bytes", got, n), got, n);
-    got += k;
-  }
-}
-
 task<void> write_all(int fd, const void* data, std::size_t n, bool socket) {
   auto* p = static_cast<const char*>(data);
   std::size_t done = 0;
