@@ -58,16 +58,10 @@ namespace corio {
 
 namespace detail {
 
+/// The finished task's result (or its exception, thrown) as stored_t<T>.
 template <class T>
 stored_t<T> take_stored(join_handle<T>& h) {
-  if constexpr (std::is_void_v<T>) {
-    h.take_result();
-    return {};
-  } else if constexpr (std::is_reference_v<T>) {
-    return std::ref(h.take_result());
-  } else {
-    return h.take_result();
-  }
+  return to_stored<T>([&]() -> T { return h.take_result(); });
 }
 
 /// Calls f(std::integral_constant<size_t, I>) for I == i.
