@@ -5,8 +5,12 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <future>
 #include <string>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "support/resolver.hpp"
 #include "support/runtimes.hpp"
@@ -132,6 +136,58 @@ TEST_SUITE("net") {
         FAIL("resolved an invalid name");
       } catch (const std::system_error& e) {
         CHECK(std::string(e.what()).find("no-such-host.invalid") != std::string::npos);
+      }
+    }());
+  }
+
+  TEST_CASE("resolve: a numeric host is parsed without the blocking pool; names wait for it") {
+    // The pool's only thread is held by a job until the end: a numeric host still resolves
+    // (bounded by a timeout: through the pool it would wait), a name waits its turn.
+    auto rt = runtime::builder().worker_threads(2).max_blocking_threads(1).build();
+    rt.block_on([]() -> task<void> {
+      std::promise<void> release;
+      std::shared_future<void> released = release.get_future().share();
+      struct release_on_exit {  // a failed check must not leave the pool's thread held
+        std::promise<void>* p;
+        ~release_on_exit() {
+          if (p) p->set_value();
+        }
+      } guard{&release};
+      auto hold = [released] { released.wait(); };
+      auto holder = spawn_blocking(hold);
+      auto v4 = co_await timeout(std::chrono::seconds(30), resolve("127.0.0.1", 7));
+      auto v6 = co_await timeout(std::chrono::seconds(30), resolve("::1", 8));
+      REQUIRE(v4.size() == 1);
+      CHECK(v4.front().to_string() == "127.0.0.1:7");
+      REQUIRE(v6.size() == 1);
+      CHECK(v6.front().to_string() == "[::1]:8");
+      if (test::system_resolves("localhost")) {
+        auto by_name = spawn(resolve("localhost", 9));  // queued behind the holder
+        std::exchange(guard.p, nullptr)->set_value();
+        auto addrs = co_await std::move(by_name);
+        REQUIRE_FALSE(addrs.empty());
+        CHECK(addrs.front().port() == 9);
+      } else {
+        std::exchange(guard.p, nullptr)->set_value();
+      }
+      co_await std::move(holder);
+    }());
+  }
+
+  TEST_CASE("resolve: many names at once share the blocking pool") {
+    if (!test::system_resolves("localhost")) {
+      MESSAGE("this system cannot resolve 'localhost' (no /etc/hosts entry?); skipped");
+      return;
+    }
+    auto rt = runtime::builder().worker_threads(2).max_blocking_threads(2).build();
+    rt.block_on([]() -> task<void> {
+      std::vector<task<std::vector<socket_address>>> lookups;
+      for (std::uint16_t i = 0; i < 64; ++i) lookups.push_back(resolve("localhost", static_cast<std::uint16_t>(1000 + i)));
+      auto all = co_await join_all(std::move(lookups));
+      REQUIRE(all.size() == 64);
+      for (std::size_t i = 0; i < all.size(); ++i) {
+        REQUIRE_FALSE(all[i].empty());
+        CHECK(all[i].front().port() == 1000 + i);
       }
     }());
   }
