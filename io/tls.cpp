@@ -110,12 +110,13 @@ std::string drain_errors(const char* fallback) {
 /// compares it). Filled here, the anchors are only read once handshakes run.
 void warm_trust_store(SSL_CTX* ctx) {
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
-  if (!store || X509_STORE_lock(store) != 1) return;
-  STACK_OF(X509_OBJECT)* objs = X509_STORE_get0_objects(store);
-  for (int i = 0; i < sk_X509_OBJECT_num(objs); ++i)
-    if (X509* x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i))) X509_check_purpose(x, -1, 0);
-  X509_STORE_unlock(store);
-  ERR_clear_error();
+  if (store && X509_STORE_lock(store) == 1) {
+    STACK_OF(X509_OBJECT)* objs = X509_STORE_get0_objects(store);
+    for (int i = 0; i < sk_X509_OBJECT_num(objs); ++i)
+      if (X509* x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i))) X509_check_purpose(x, -1, 0);
+    X509_STORE_unlock(store);
+  }
+  ERR_clear_error();  // also what loading left (the end of PEM text reads as an error)
 }
 
 }  // namespace
