@@ -23,6 +23,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 #include <new>
@@ -204,7 +205,8 @@ block_list carve_chunk(unsigned c) {
   void* chunk = nullptr;
   {
     std::lock_guard lock(g.chunk_mutex_);
-    g.chunks_.reserve(g.chunks_.size() + 1);  // may throw; nothing taken yet
+    if (g.chunks_.size() == g.chunks_.capacity())  // room first (may throw; nothing taken yet)
+      g.chunks_.reserve(std::max<std::size_t>(64, 2 * g.chunks_.capacity()));
     if (g.region_left_ < chunk_size) {
       g.region_next_ = map_region();
       g.region_left_ = region_size;
