@@ -403,6 +403,9 @@ struct session_impl {
     throw std::system_error(code, what);
   }
 
+  /// Whether ciphertext waits in `out` to be flushed. Under mu.
+  bool output_pending() const { return BIO_ctrl_pending(out) > 0; }
+
   /// Throws errc::stream_unusable ("tls <op>: the stream is unusable: <why>") if poisoned.
   void check_usable(const char* op) const {
     if (!poisoned.empty()) [[unlikely]]
@@ -490,16 +493,16 @@ session::read_result session::read(void* data, std::size_t n) {
   clear_errors();
   std::size_t got = 0;
   int r = SSL_read_ex(s.ssl, data, n, &got);
-  if (r == 1) return {status::done, got, BIO_ctrl_pending(s.out) > 0};
+  if (r == 1) return {status::done, got, s.output_pending()};
   int e = SSL_get_error(s.ssl, r);
   if (e == SSL_ERROR_ZERO_RETURN) {
     clear_errors();
-    return {status::done, 0, BIO_ctrl_pending(s.out) > 0};
+    return {status::done, 0, s.output_pending()};
   }
   if (e == SSL_ERROR_WANT_READ) {
     clear_errors();
     if (s.eof) s.fail_eof("read");
-    return {status::want_read, 0, BIO_ctrl_pending(s.out) > 0};
+    return {status::want_read, 0, s.output_pending()};
   }
   s.fail(r, "read", false);
 }
@@ -578,7 +581,7 @@ bool session::take_output(std::string& out) {
 
 bool session::has_output() {
   std::lock_guard lk(impl_->mu);
-  return BIO_ctrl_pending(impl_->out) > 0;
+  return impl_->output_pending();
 }
 
 void session::abandon_flush() noexcept {
