@@ -227,14 +227,14 @@ void worker::arm_timer(timer_node* n) {
   std::lock_guard lock(wheel_mutex_);
   wheel_.insert(n);
   if (n->deadline < next_due_.load(std::memory_order_relaxed)) next_due_.store(n->deadline, std::memory_order_relaxed);
-  timers_armed.fetch_add(1, std::memory_order_relaxed);
+  bump_armed(1);
 }
 
 bool worker::disarm_timer(timer_node* n) noexcept {
   std::lock_guard lock(wheel_mutex_);
   if (!n->linked) return false;
   wheel_.remove(n);
-  timers_armed.fetch_sub(1, std::memory_order_relaxed);
+  bump_armed(-1);
   return true;
 }
 
@@ -252,7 +252,7 @@ std::size_t worker::fire_timers(std::uint64_t now_tick) {
     auto* node = static_cast<timer_node*>(e);
     node->fire(node);
   });
-  timers_armed.fetch_sub(n, std::memory_order_relaxed);
+  bump_armed(-static_cast<std::ptrdiff_t>(n));
   next_due_.store(wheel_.next_expiration().value_or(no_due), std::memory_order_relaxed);
   return n;
 }

@@ -155,6 +155,8 @@ class worker {
     static void bump(std::atomic<std::uint64_t>& c) noexcept { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
   };
   counters stats;
+  /// Timers linked in the wheel. Changed only under wheel_mutex_ (a load and a store: the lock
+  /// orders writers, so no read-modify-write is needed); read relaxed without it as a hint.
   std::atomic<std::size_t> timers_armed{0};
 
  private:
@@ -203,6 +205,10 @@ class worker {
   // updates; only a firing pass holds it longer (it wakes the timers' tasks).
   spin_lock wheel_mutex_;
   timer_wheel wheel_;
+  void bump_armed(std::ptrdiff_t by) noexcept {  // under wheel_mutex_
+    timers_armed.store(timers_armed.load(std::memory_order_relaxed) + static_cast<std::size_t>(by),
+                       std::memory_order_relaxed);
+  }
   // A lower bound of the earliest armed deadline (a tick; no_due when the wheel was found
   // empty). arm_timer lowers it and fire_timers sets it exactly, both under wheel_mutex_; a
   // disarm leaves it (a stale low hint costs one early look at the wheel). Only this worker
