@@ -34,6 +34,7 @@
 #include <system_error>
 #include <thread>
 
+#include "../runtime/detail/scheduler.hpp"
 #include "../runtime/runtime.hpp"
 #include "../sync/notify.hpp"
 

@@ -112,7 +112,7 @@ join_handle<fiber_result_t<F>> spawn_fiber(F&& f, fiber_options opts = {},
   const std::size_t stack = detail::checked_stack_size(opts.stack_size);
   detail::scheduler& s = detail::current_scheduler("corio::spawn_fiber");
   task<R> t = detail::fiber_driver<R, std::decay_t<F>>(std::forward<F>(f), stack);
-  return join_handle<R>(s.spawn(t.release(), &detail::result_slot_of<R>::ops, nullptr, where));
+  return join_handle<R>(detail::spawn_root(s, t.release(), &detail::result_slot_of<R>::ops, nullptr, where));
 }
 
 /// Runs `f()` on a new fiber of `rt`; callable from any thread.

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "detail/scheduler.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -46,6 +48,15 @@ void check_block_on_allowed(const char* what) {
     throw usage_error(fmt::format("{} called on a runtime worker thread; inside a task, co_await the task instead", what));
 }
 
+void scheduler_deleter::operator()(scheduler* s) const noexcept { delete s; }
+
+scheduler_ptr make_scheduler(runtime_config cfg) { return scheduler_ptr(new scheduler(std::move(cfg))); }
+
+task_header* spawn_root(scheduler& s, std::coroutine_handle<> root, const result_ops* result, completion_listener* listener,
+                        std::source_location where) {
+  return s.spawn(root, result, listener, where);
+}
+
 scheduler& current_scheduler(const char* what) {
   scheduler* s = this_thread().sched;
   if (!s)
@@ -54,4 +65,34 @@ scheduler& current_scheduler(const char* what) {
 }
 
 }  // namespace detail
+
+void runtime::shutdown() { sched_->shutdown(); }
+
+runtime_metrics runtime::metrics() const {
+  runtime_metrics m;
+  sched_->fill_metrics(m);
+  return m;
+}
+
+task_dump runtime::dump_tasks(std::chrono::milliseconds wait) const { return sched_->dump_tasks(wait); }
+
+unsigned runtime::worker_count() const noexcept { return sched_->num_workers(); }
+
+std::string_view runtime::backend_name() const noexcept { return detail::to_string(sched_->backend()); }
+
+void runtime::run_root(std::coroutine_handle<> root, const std::atomic<bool>& done) {
+  detail::thread_context& c = detail::this_thread();
+  detail::scheduler* outer = std::exchange(c.sched, sched_.get());  // spawn() works in here
+  struct restore {
+    detail::thread_context& c;
+    detail::scheduler* outer;
+    ~restore() { c.sched = outer; }
+  } r{c, outer};
+  sched_->spawn(root, nullptr);
+  if (sched_->config().current_thread)
+    sched_->run_current_thread(done);
+  else
+    done.wait(false, std::memory_order_acquire);
+}
+
 }  // namespace corio

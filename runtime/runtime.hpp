@@ -29,7 +29,7 @@
 
 #include "detail/context.hpp"
 #include "detail/export.hpp"
-#include "detail/scheduler.hpp"
+#include "detail/spawn.hpp"
 #include "diagnostics.hpp"
 #include "error.hpp"
 #include "join_handle.hpp"
@@ -57,7 +57,6 @@ struct block_on_state;
 template <class T>
 struct block_on_signal;
 CORIO_API void check_block_on_allowed(const char* what);
-CORIO_API scheduler& current_scheduler(const char* what);
 }  // namespace detail
 
 /// The executor: worker threads with their run queues, timers and I/O reactors (see the top
@@ -151,7 +150,7 @@ class CORIO_API runtime {
   /// A multi_thread runtime with one worker per core.
   runtime() : runtime(detail::runtime_config{}) {}
   /// A runtime with configuration `cfg` (what builder::build() calls).
-  explicit runtime(detail::runtime_config cfg) : sched_(std::make_unique<detail::scheduler>(std::move(cfg))) {}
+  explicit runtime(detail::runtime_config cfg) : sched_(detail::make_scheduler(std::move(cfg))) {}
   /// Takes over the other runtime's workers and tasks; that one is left empty (only
   /// destroying it is allowed).
   runtime(runtime&&) noexcept = default;
@@ -172,35 +171,34 @@ class CORIO_API runtime {
   template <class T>
   join_handle<T> spawn(task<T> t, std::source_location where = std::source_location::current()) {
     if (!t.valid()) throw usage_error("corio::runtime::spawn: empty task (default-constructed or moved-from)");
-    return join_handle<T>(sched_->spawn(t.release(), &detail::result_slot_of<T>::ops, nullptr, where));
+    return join_handle<T>(detail::spawn_root(*sched_, t.release(), &detail::result_slot_of<T>::ops, nullptr, where));
   }
 
   /// Stops the workers and destroys every remaining task (see above). Idempotent. Throws
   /// corio::usage_error if called from one of this runtime's workers.
-  void shutdown() { sched_->shutdown(); }
+  void shutdown();
 
   /// A snapshot of the runtime's counters (metrics.hpp). Callable from any thread; the
   /// counters are read one by one, so they need not be consistent with each other.
-  runtime_metrics metrics() const {
-    runtime_metrics m;
-    sched_->fill_metrics(m);
-    return m;
-  }
+  runtime_metrics metrics() const;
   /// Lists the live tasks with their spawn location and what they wait on (diagnostics.hpp).
   /// Callable from any thread, including a task of this runtime; each worker adds its own
   /// tasks between two polls, so a worker stuck in one long poll is reported as unresponsive
   /// after `wait`.
-  task_dump dump_tasks(std::chrono::milliseconds wait = std::chrono::seconds(1)) const { return sched_->dump_tasks(wait); }
+  task_dump dump_tasks(std::chrono::milliseconds wait = std::chrono::seconds(1)) const;
   /// The number of worker threads (1 for current_thread).
-  unsigned worker_count() const noexcept { return sched_->num_workers(); }
+  unsigned worker_count() const noexcept;
   /// "uring" or "epoll".
-  std::string_view backend_name() const noexcept { return detail::to_string(sched_->backend()); }
+  std::string_view backend_name() const noexcept;
 
   /// The scheduler itself, for corio's own tests and tools; not a stable interface.
   detail::scheduler& native() noexcept { return *sched_; }
 
  private:
-  std::unique_ptr<detail::scheduler> sched_;
+  // block_on's untyped part: spawns `root` with this runtime as the thread's, then runs it
+  // (current_thread) or waits for `done`.
+  void run_root(std::coroutine_handle<> root, const std::atomic<bool>& done);
+  detail::scheduler_ptr sched_;
 };
 
 /// Spawns `t` on the runtime of the calling task (or of the thread inside block_on). Throws
@@ -209,7 +207,7 @@ template <class T>
 join_handle<T> spawn(task<T> t, std::source_location where = std::source_location::current()) {
   if (!t.valid()) throw usage_error("corio::spawn: empty task (default-constructed or moved-from)");
   detail::scheduler& s = detail::current_scheduler("corio::spawn");
-  return join_handle<T>(s.spawn(t.release(), &detail::result_slot_of<T>::ops, nullptr, where));
+  return join_handle<T>(detail::spawn_root(s, t.release(), &detail::result_slot_of<T>::ops, nullptr, where));
 }
 
 /// Builds a default runtime, runs `t` on it, shuts it down, and returns `t`'s result.
@@ -295,18 +293,7 @@ T runtime::block_on(task<T> t) {
   if (!t.valid()) throw usage_error("corio::runtime::block_on: empty task (default-constructed or moved-from)");
   auto st = std::make_shared<detail::block_on_state<T>>();
   auto root = detail::block_on_root<T>(std::move(t), detail::block_on_signal<T>(st));
-  detail::thread_context& c = detail::this_thread();
-  detail::scheduler* outer = std::exchange(c.sched, sched_.get());  // spawn() works in here
-  struct restore {
-    detail::thread_context& c;
-    detail::scheduler* outer;
-    ~restore() { c.sched = outer; }
-  } r{c, outer};
-  sched_->spawn(root.release(), nullptr);
-  if (sched_->config().current_thread)
-    sched_->run_current_thread(st->done);
-  else
-    st->done.wait(false, std::memory_order_acquire);
+  run_root(root.release(), st->done);
   if (!st->done.load(std::memory_order_acquire))  // shut down while we waited
     throw cancelled("corio::block_on: the runtime shut down before the task finished");
   // Taken out of the shared state, so the exception is released here, not by the worker

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "detail/scheduler.hpp"
 #include "runtime.hpp"
 
 namespace corio {

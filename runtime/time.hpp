@@ -29,7 +29,7 @@
 #include "detail/branch_driver.hpp"
 #include "detail/branch_slot.hpp"
 #include "detail/export.hpp"
-#include "detail/scheduler.hpp"
+#include "detail/spawn.hpp"
 #include "error.hpp"
 #include "join.hpp"
 #include "task.hpp"

@@ -27,7 +27,6 @@
 
 #include "../../runtime/detail/context.hpp"
 #include "../../runtime/detail/reactor.hpp"
-#include "../../runtime/detail/scheduler.hpp"
 #include "../../runtime/error.hpp"
 #include "read_stash.hpp"
 
@@ -68,9 +67,9 @@ class [[nodiscard]] io_awaitable : io_op, cancel_hook {
 
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) {
     thread_context& c = this_thread();
-    if (!c.current_worker || !c.task)
+    if (!c.io || !c.task)
       throw usage_error(std::string(what_) + ": must be awaited inside a task running on a corio runtime");
-    reactor& r = c.current_worker->io();
+    reactor& r = *c.io;
 #ifdef CORIO_TSAN
     __tsan_release(static_cast<io_op*>(this));
 #endif

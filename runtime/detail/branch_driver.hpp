@@ -25,7 +25,7 @@
 
 #include "branch_set.hpp"
 #include "export.hpp"
-#include "scheduler.hpp"
+#include "spawn.hpp"
 
 namespace corio::detail {
 

@@ -14,6 +14,7 @@
 #include "branch_driver.hpp"
 #include "context.hpp"
 #include "frame_alloc.hpp"
+#include "scheduler.hpp"
 
 namespace corio::detail {
 

@@ -17,10 +17,12 @@ namespace corio::detail {
 
 class scheduler;
 class worker;
+class reactor;
 
 struct thread_context {
   scheduler* sched = nullptr;  ///< runtime of this thread (worker or block_on caller)
   worker* current_worker = nullptr;
+  reactor* io = nullptr;  ///< current_worker's reactor (tasks start I/O on it)
   task_header* task = nullptr;  ///< task being polled, null between polls
   std::uint32_t transfers = 0;  ///< symmetric transfers in this poll
   std::int32_t budget = 0;      ///< cooperative budget left in this poll

@@ -345,6 +345,7 @@ void worker::run(const std::atomic<bool>& done) {
   thread_context& c = this_thread();
   c.sched = &sched_;
   c.current_worker = this;
+  c.io = reactor_.get();
   if (!attached_) {
     reactor_->attach();
     attached_ = true;
@@ -369,6 +370,7 @@ void worker::run(const std::atomic<bool>& done) {
   // A multi-thread worker drives its reactor alone: it also takes it down (step 2 of shutdown).
   if (!sched_.config().current_thread && sched_.is_shutdown()) reactor_->shutdown();
   c.current_worker = nullptr;
+  c.io = nullptr;
   c.sched = nullptr;
 }
 

@@ -22,6 +22,7 @@
 #include "inject_queue.hpp"
 #include "local_queue.hpp"
 #include "reactor.hpp"
+#include "spawn.hpp"
 #include "task_header.hpp"
 #include "timer_wheel.hpp"
 #include "../../sync/detail/spin_lock.hpp"
@@ -31,39 +32,6 @@ struct runtime_metrics;
 }
 
 namespace corio::detail {
-
-struct runtime_config {
-  unsigned workers = 0;  ///< 0: one per core
-  bool current_thread = false;
-  std::string thread_name = "corio-worker";
-  std::function<void(std::exception_ptr, std::uint64_t)> on_unhandled_exception;
-  bool start_paused = false;
-  std::optional<backend_kind> backend;
-  // Blocking pool (spawn_blocking, blocking_pool.hpp).
-  unsigned max_blocking_threads = 512;
-  std::chrono::nanoseconds blocking_keep_alive = std::chrono::seconds(10);
-  std::optional<std::chrono::nanoseconds> blocking_shutdown_timeout;  ///< none: wait for running jobs
-  // Diagnostics (runtime/diagnostics.hpp).
-  std::optional<std::chrono::milliseconds> detect_blocking;  ///< none: CORIO_DETECT_BLOCKING decides; 0: off
-  std::function<void(const blocking_report&)> on_blocking;
-};
-
-/// Something to run when a task completes, stored in the join slot instead of a waker
-/// (task groups use it to learn which child finished, without a task waiting on each one).
-struct completion_listener {
-  /// Called once, on the completing thread, after the child's frame has finished running (or
-  /// been destroyed). `failed`: it finished by throwing. Must not throw.
-  virtual void on_complete(task_header* child, bool failed) noexcept = 0;
-
- protected:
-  ~completion_listener() = default;
-};
-
-/// A wheel entry with something to do when it fires (wake a task, signal a group). `fire`
-/// runs on the thread advancing the wheel, under the wheel's lock.
-struct timer_node : timer_entry {
-  void (*fire)(timer_node*) noexcept = nullptr;
-};
 
 class scheduler;
 class blocking_pool;

@@ -28,11 +28,10 @@
 #include "../task.hpp"
 #include "context.hpp"
 #include "export.hpp"
-#include "scheduler.hpp"
+#include "spawn.hpp"
 
 namespace corio::detail {
 
-CORIO_API scheduler& current_scheduler(const char* what);
 
 class task_group final : public cancel_hook {
  public:
@@ -93,7 +92,7 @@ class task_group final : public cancel_hook {
     refs_.fetch_add(1, std::memory_order_relaxed);
     task_header* h;
     try {
-      h = s.spawn(t.release(), &result_slot_of<T>::ops, c, where);
+      h = spawn_root(s, t.release(), &result_slot_of<T>::ops, c, where);
     } catch (...) {  // std::bad_alloc before the child existed: give its slot back
       {
         std::lock_guard lock(mutex_);
