@@ -101,10 +101,6 @@ class blocking_job_of final : public blocking_result<std::invoke_result_t<F&>> {
   std::optional<F> f_;
 };
 
-}  // namespace detail
-
-namespace detail {
-
 /// What a blocking_handle<T> joins: a blocking job (basic_join_handle.hpp).
 template <class T>
 struct blocking_join {
@@ -144,7 +140,7 @@ struct blocking_join {
 ///   aborted or abandoned (runtime shut down) before it ran; corio::usage_error for an empty
 ///   or already awaited handle. One task awaits a handle, once; awaited inside a task.
 ///
-/// None but take_result and co_await throws.
+/// Only take_result and co_await throw.
 ///
 /// **Cancel safety:** awaiting is cancel-safe: dropped at its suspension point, the handle is
 /// left as it was and the job keeps running on its thread (a running blocking job cannot be
