@@ -40,6 +40,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "detail/basic_join_handle.hpp"
 #include "detail/blocking_pool.hpp"
 #include "detail/context.hpp"
 #include "detail/scheduler.hpp"
@@ -100,101 +101,58 @@ class blocking_job_of final : public blocking_result<std::invoke_result_t<F&>> {
   std::optional<F> f_;
 };
 
+/// What a blocking_handle<T> joins: a blocking job (basic_join_handle.hpp).
+template <class T>
+struct blocking_join {
+  using pointer = blocking_result<T>*;
+  static constexpr const char* name = "corio::blocking_handle";
+  static constexpr const char* what = "co_await blocking_handle";
+  static bool is_complete(pointer j) noexcept { return j->is_complete(); }
+  static bool register_waker(pointer j, task_header* w) noexcept { return j->register_waiter(w); }
+  static void unregister_waker(pointer j) noexcept { j->unregister_waiter(); }
+  static void abort(pointer j) noexcept { j->abort(); }
+  static void release(pointer j) noexcept { j->release_handle(); }
+  static std::uint64_t id(pointer j) noexcept { return j->id(); }
+  static T take(pointer j) {
+    j->check_result();
+    return j->take();
+  }
+};
+
 }  // namespace detail
 
 /// The owner's view of a spawn_blocking job (see above). Move-only; one task (or thread) uses a
-/// handle at a time.
+/// handle at a time. The same template as join_handle (detail/basic_join_handle.hpp):
+///
+/// - `blocking_handle()`: an empty handle; moving leaves the source empty; move-assigning or
+///   destroying a handle detaches the job it holds (the job still runs; its result is dropped).
+/// - `valid()`: false for a default-constructed, moved-from, detached or already awaited handle.
+/// - `is_finished()`: true once f has returned or thrown, or the job was cancelled.
+/// - `abort()`: cancels the job if it has not started yet; no effect on a running or finished
+///   one.
+/// - `detach()`: lets the job run unobserved (the same as dropping the handle).
+/// - `id()`: the job's id (unique within its runtime's blocking pool), 0 for an empty handle.
+/// - `take_result()`: takes the result of a finished job without suspending, consuming the
+///   handle (throws as `co_await` does). Precondition: is_finished().
+/// - `co_await handle`: suspends the task until the job is done (the pool thread that ran it
+///   wakes the task, which resumes on one of the runtime's workers), then gives the result or
+///   rethrows the job's exception, consuming the handle; corio::cancelled if the job was
+///   aborted or abandoned (runtime shut down) before it ran; corio::usage_error for an empty
+///   or already awaited handle. One task awaits a handle, once; awaited inside a task.
+///
+/// Only take_result and co_await throw.
+///
+/// **Cancel safety:** awaiting is cancel-safe: dropped at its suspension point, the handle is
+/// left as it was and the job keeps running on its thread (a running blocking job cannot be
+/// stopped); await the handle again, or drop it to discard the result.
 template <class T>
-class [[nodiscard]] blocking_handle {
+class [[nodiscard]] blocking_handle : public detail::basic_join_handle<T, detail::blocking_join<T>> {
  public:
   /// The job's result type.
   using value_type = T;
-
-  /// An empty handle (valid() false).
-  blocking_handle() noexcept = default;
-  /// Takes over the owner's reference to job `j` (what spawn_blocking does).
-  explicit blocking_handle(detail::blocking_result<T>* j) noexcept : job_(j) {}
-  /// Takes over `o`'s state; `o` is left empty (only destroying or assigning it is allowed).
-  blocking_handle(blocking_handle&& o) noexcept : job_(std::exchange(o.job_, nullptr)) {}
-  /// Releases what this object holds (as its destructor does), then takes over `o`'s state.
-  blocking_handle& operator=(blocking_handle&& o) noexcept {
-    if (this != &o) {
-      detach();
-      job_ = std::exchange(o.job_, nullptr);
-    }
-    return *this;
-  }
-  /// Detaches: the job still runs; its result is dropped.
-  ~blocking_handle() { detach(); }
-
-  /// False for a default-constructed, moved-from, detached or already awaited handle.
-  bool valid() const noexcept { return job_ != nullptr; }
-  /// True once f has returned or thrown, or the job was cancelled.
-  bool is_finished() const noexcept { return job_ && job_->is_complete(); }
-  /// Cancels the job if it has not started yet; no effect on a running or finished one.
-  void abort() noexcept {
-    if (job_) job_->abort();
-  }
-  /// Lets the job run unobserved (the same as dropping the handle).
-  void detach() noexcept {
-    if (job_) std::exchange(job_, nullptr)->release_handle();
-  }
-  /// The job's id (unique within its runtime's blocking pool), 0 for an empty handle.
-  std::uint64_t id() const noexcept { return job_ ? job_->id() : 0; }
-
-  /// Takes the result of a finished job without suspending. Consumes the handle.
-  /// Precondition: is_finished().
-  T take_result() {
-    if (!job_) throw usage_error("corio::blocking_handle: result taken from an empty handle (moved-from or already awaited)");
-    struct release {
-      blocking_handle* h;
-      ~release() { h->detach(); }
-    } guard{this};
-    job_->check_result();
-    return job_->take();
-  }
-
-  /// What `co_await handle` uses: suspends the task until the job is done (the pool thread
-  /// that ran it wakes the task), then gives the result or rethrows the job's exception
-  /// (corio::cancelled if it was aborted before it started). One task awaits a handle, once.
-  struct [[nodiscard]] awaiter {
-    blocking_handle& h_;
-    bool registered_ = false;
-
-    bool await_ready() const {
-      if (!h_.job_) throw usage_error("co_await on an empty corio::blocking_handle (moved-from, detached or already awaited)");
-      return h_.job_->is_complete() && detail::coop_consume();
-    }
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<> c) {
-      if (h_.job_->is_complete()) return detail::yield_to_scheduler(c, "co_await blocking_handle");
-      detail::task_header* w = detail::make_waker(c, "co_await blocking_handle");
-      if (h_.job_->register_waiter(w)) {
-        registered_ = true;
-        return std::noop_coroutine();
-      }
-      return c;  // finished meanwhile
-    }
-    T await_resume() {
-      registered_ = false;
-      return h_.take_result();
-    }
-    ~awaiter() {
-      if (registered_) h_.job_->unregister_waiter();
-    }
-  };
-  /// Waits for the job and resumes with its result (its exception rethrown), consuming the
-  /// handle; corio::cancelled if the job was abandoned (runtime shut down before it ran);
-  /// corio::usage_error for an empty or already awaited handle. Awaited inside a task.
-  ///
-  /// **Cancel safety:** cancel-safe: dropped at its suspension point, the handle is left as it
-  /// was and the job keeps running on its thread (a running blocking job cannot be stopped);
-  /// await the handle again, or drop it to discard the result.
-  awaiter operator co_await() & noexcept { return awaiter{*this}; }
-  /// As the lvalue overload.
-  awaiter operator co_await() && noexcept { return awaiter{*this}; }
-
- private:
-  detail::blocking_result<T>* job_ = nullptr;
+  /// An empty handle, or (from a detail::blocking_result<T>*) the one spawn_blocking returns,
+  /// taking over the owner's reference to the job.
+  using detail::basic_join_handle<T, detail::blocking_join<T>>::basic_join_handle;
 };
 
 namespace detail {

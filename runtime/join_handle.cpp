@@ -1,11 +1,7 @@
-// The join side of the task state machine (task_header.hpp).
+// The join side of the task state machine (task_header.hpp). Registering, unregistering and
+// waking the joiner is the join slot's protocol (detail/join_slot.hpp); the completing worker
+// wakes the joiner (scheduler.cpp, notify_join). Release is the task's own:
 //
-//   register:   store the waker in `join_waiter`, then set `join_waiter` in the state unless
-//               `complete` is already set (then the waker is dropped and the caller goes on).
-//   complete:   the finishing worker sets `complete`; if `join_waiter` was set it takes the
-//               waker and wakes it.
-//   unregister: (awaiting task destroyed while suspended) clear `join_waiter` unless
-//               `complete` is set; whoever clears it owns the waker and drops it.
 //   release:    clear `join_interest` and drop the handle's reference (the frame went at
 //               completion; an outcome nobody took goes with the header).
 
@@ -13,7 +9,7 @@
 
 #include <fmt/format.h>
 
-
+#include "detail/join_slot.hpp"
 #include "detail/scheduler.hpp"
 #include "detail/task_transitions.hpp"
 
@@ -22,16 +18,11 @@ namespace corio::detail {
 namespace ts = task_state;
 
 bool join_register(task_header* t, task_header* w) noexcept {
-  t->join_waiter = w;
-  if (task_transition::join_register(t->state)) return true;
-  t->join_waiter = nullptr;  // complete already: the caller goes on
-  w->drop_ref();
-  return false;
+  return join_slot::register_waker(t->state, join_slot::waker_field{t->join_waiter}, w);
 }
 
 void join_unregister(task_header* t) noexcept {
-  // Unless complete (then the completer owns the waker), clearing the flag makes it ours.
-  if (task_transition::join_unregister(t->state)) std::exchange(t->join_waiter, nullptr)->drop_ref();
+  join_slot::unregister_waker(t->state, join_slot::waker_field{t->join_waiter});
 }
 
 void join_release(task_header* t) noexcept {
@@ -43,9 +34,7 @@ void join_release(task_header* t) noexcept {
   if (ts::refs(ns) == 0) free_task_header(t, ns);
 }
 
-bool join_is_complete(const task_header* t) noexcept {
-  return (t->state.load(std::memory_order_acquire) & ts::complete) != 0;
-}
+bool join_is_complete(const task_header* t) noexcept { return join_slot::is_complete(t->state); }
 
 void join_check_not_cancelled(const task_header* t) {
   std::uint64_t s = t->state.load(std::memory_order_acquire);

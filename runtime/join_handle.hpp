@@ -23,7 +23,7 @@
 #include <new>
 #include <utility>
 
-#include "detail/context.hpp"
+#include "detail/basic_join_handle.hpp"
 #include "detail/export.hpp"
 #include "detail/task_header.hpp"
 #include "error.hpp"
@@ -61,51 +61,42 @@ CORIO_API bool join_is_complete(const task_header* t) noexcept;
 /// Throws corio::cancelled if `t` completed by cancellation (its frame is gone).
 CORIO_API void join_check_not_cancelled(const task_header* t);
 
-class join_handle_base {
- public:
-  join_handle_base() noexcept = default;
-  explicit join_handle_base(task_header* t) noexcept : t_(t) {}
-  join_handle_base(join_handle_base&& o) noexcept : t_(std::exchange(o.t_, nullptr)) {}
-  join_handle_base& operator=(join_handle_base&& o) noexcept {
-    if (this != &o) {
-      detach();
-      t_ = std::exchange(o.t_, nullptr);
-    }
-    return *this;
+/// What a join_handle<T> joins: a task header with a result slot (basic_join_handle.hpp).
+template <class T>
+struct task_join {
+  using pointer = task_header*;
+  static constexpr const char* name = "corio::join_handle";
+  static constexpr const char* what = "co_await join_handle";
+  static bool is_complete(task_header* t) noexcept { return join_is_complete(t); }
+  static bool register_waker(task_header* t, task_header* w) noexcept { return join_register(t, w); }
+  static void unregister_waker(task_header* t) noexcept { join_unregister(t); }
+  static void abort(task_header* t) noexcept { abort_task(t); }
+  static void release(task_header* t) noexcept { join_release(t); }
+  static std::uint64_t id(task_header* t) noexcept { return t->id; }
+  static T take(task_header* t) {
+    join_check_not_cancelled(t);
+    return static_cast<outcome<T>*>(t->result_slot())->take();
   }
-  ~join_handle_base() { detach(); }
-
-  /// False for a default-constructed, moved-from, detached or already awaited handle.
-  bool valid() const noexcept { return t_ != nullptr; }
-  /// True once the task has finished (returned, thrown, or been cancelled).
-  bool is_finished() const noexcept { return t_ && join_is_complete(t_); }
-  /// Requests cancellation (see above); a no-op on a finished task or an empty handle.
-  void abort() noexcept {
-    if (t_) abort_task(t_);
-  }
-  /// Lets the task run on unobserved (the same as dropping the handle).
-  void detach() noexcept {
-    if (t_) join_release(std::exchange(t_, nullptr));
-  }
-  /// The task's id (unique within its runtime), 0 for an empty handle.
-  std::uint64_t id() const noexcept { return t_ ? t_->id : 0; }
-
-  task_header* native() const noexcept { return t_; }
-
- protected:
-  task_header* t_ = nullptr;
 };
 
 }  // namespace detail
 
 /// The owner's view of a task started by corio::spawn (see the top of this file).
 ///
-/// Besides `co_await`, a handle has (from its base class): `valid()` (false once moved from,
+/// Besides `co_await`, a handle has (from its base, the template blocking_handle shares):
+/// `valid()` (false once moved from,
 /// detached or awaited), `is_finished()` (the task returned, threw or was cancelled),
 /// `abort()` (request cancellation: the task's frame is destroyed at its next suspension point,
 /// at once if it is suspended now; a no-op on a finished task), `detach()` (the same as
 /// dropping the handle) and `id()` (the task's id, unique within its runtime; 0 when empty).
 /// None of them throws.
+///
+/// `co_await handle` waits for the task to finish and resumes with its result, consuming the
+/// handle. It rethrows the task's exception; corio::cancelled if the task was aborted or its
+/// runtime shut down first; corio::usage_error for an empty or already awaited handle. The
+/// awaiting task is resumed by the scheduler on whichever worker picks it up. `take_result()`
+/// takes the result of a finished task without suspending (the join helpers use it), throwing
+/// as `co_await` does; it consumes the handle. Precondition: is_finished().
 ///
 /// **Threads:** a handle is move-only and belongs to one owner at a time, but that owner may
 /// be any thread: a task on any worker, or a plain thread outside the runtime. `abort()`,
@@ -118,56 +109,14 @@ class join_handle_base {
 /// task aborted, a lost select, a timeout), the handle is left as it was and the spawned task
 /// keeps running; await the handle again later, or drop it to detach the task.
 template <class T>
-class [[nodiscard]] join_handle : public detail::join_handle_base {
+class [[nodiscard]] join_handle : public detail::basic_join_handle<T, detail::task_join<T>> {
  public:
   /// The spawned task's result type.
   using value_type = T;
-  using join_handle_base::join_handle_base;
+  using detail::basic_join_handle<T, detail::task_join<T>>::basic_join_handle;
 
-  /// Takes the result of a finished task without suspending (used by the join helpers).
-  /// Consumes the handle. Precondition: is_finished().
-  T take_result() {
-    if (!t_) throw usage_error("corio::join_handle: result taken from an empty handle (moved-from or already awaited)");
-    struct release {
-      join_handle* h;
-      ~release() { h->detach(); }
-    } guard{this};
-    detail::join_check_not_cancelled(t_);
-    return static_cast<detail::outcome<T>*>(t_->result_slot())->take();
-  }
-
-  struct [[nodiscard]] awaiter {
-    join_handle& h_;
-    bool registered_ = false;
-
-    bool await_ready() const {
-      if (!h_.t_) throw usage_error("co_await on an empty corio::join_handle (moved-from, detached or already awaited)");
-      return detail::join_is_complete(h_.t_) && detail::coop_consume();
-    }
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<> c) {
-      if (detail::join_is_complete(h_.t_)) return detail::yield_to_scheduler(c, "co_await join_handle");
-      detail::task_header* w = detail::make_waker(c, "co_await join_handle");
-      if (detail::join_register(h_.t_, w)) {
-        registered_ = true;
-        return std::noop_coroutine();
-      }
-      return c;  // finished meanwhile
-    }
-    T await_resume() {
-      registered_ = false;
-      return h_.take_result();
-    }
-    ~awaiter() {
-      if (registered_) detail::join_unregister(h_.t_);
-    }
-  };
-  /// Waits for the task to finish and resumes with its result, consuming the handle. Rethrows
-  /// the task's exception; corio::cancelled if it was aborted or its runtime shut down first;
-  /// corio::usage_error for an empty or already awaited handle. The awaiting task is resumed by
-  /// the scheduler on whichever worker picks it up. Cancel-safe (see the class).
-  awaiter operator co_await() & noexcept { return awaiter{*this}; }
-  /// As the lvalue overload.
-  awaiter operator co_await() && noexcept { return awaiter{*this}; }
+  /// The task's header (internal).
+  detail::task_header* native() const noexcept { return this->p_; }
 };
 
 }  // namespace corio

@@ -76,17 +76,16 @@ std::function<void()>& creation_hook() {
   static std::function<void()> hook;
   return hook;
 }
-constexpr std::uint32_t claimed = 32;  // blocking_job state: being cancelled (not a public bit)
 constexpr auto spin_time = std::chrono::microseconds(20);  // one idle thread's spin for the next job
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // blocking_job
 
-void blocking_job::finish(std::uint32_t extra) noexcept {
-  std::uint32_t s = state_.fetch_or(complete | extra, std::memory_order_acq_rel);
-  if (s & join_waiter) wake(std::exchange(waiter_, nullptr));
-  if ((s & detached) && error_ && on_unhandled_) {  // nobody will see it: report it
+void blocking_job::finish(std::uint64_t extra) noexcept {
+  std::uint64_t s = state_.fetch_or(complete | extra, std::memory_order_acq_rel);
+  join_slot::wake_joiner(s, join_slot::waker_field{waiter_});
+  if (!(s & join_interest) && error_ && on_unhandled_) {  // nobody will see it: report it
     try {
       if (*on_unhandled_) {
         (*on_unhandled_)(error_, id_);
@@ -106,7 +105,7 @@ void blocking_job::finish(std::uint32_t extra) noexcept {
 }
 
 void blocking_job::run() noexcept {
-  std::uint32_t s = state_.load(std::memory_order_acquire);
+  std::uint64_t s = state_.load(std::memory_order_acquire);
   do {
     if (s & (complete | claimed)) return;  // aborted while queued
   } while (!state_.compare_exchange_weak(s, s | started, std::memory_order_acq_rel, std::memory_order_acquire));
@@ -115,7 +114,7 @@ void blocking_job::run() noexcept {
 }
 
 void blocking_job::cancel(std::exception_ptr error) noexcept {
-  std::uint32_t s = state_.load(std::memory_order_acquire);
+  std::uint64_t s = state_.load(std::memory_order_acquire);
   do {
     if (s & (started | complete | claimed)) return;
   } while (!state_.compare_exchange_weak(s, s | claimed, std::memory_order_acq_rel, std::memory_order_acquire));
@@ -129,34 +128,17 @@ void blocking_job::cancel(std::exception_ptr error) noexcept {
 }
 
 bool blocking_job::register_waiter(task_header* w) noexcept {
-  waiter_ = w;
-  std::uint32_t s = state_.load(std::memory_order_acquire);
-  for (;;) {
-    if (s & complete) {
-      waiter_ = nullptr;
-      w->drop_ref();
-      return false;
-    }
-    if (state_.compare_exchange_weak(s, s | join_waiter, std::memory_order_acq_rel, std::memory_order_acquire))
-      return true;
-  }
+  return join_slot::register_waker(state_, join_slot::waker_field{waiter_}, w);
 }
 
 void blocking_job::unregister_waiter() noexcept {
-  std::uint32_t s = state_.load(std::memory_order_acquire);
-  for (;;) {
-    if ((s & complete) || !(s & join_waiter)) return;  // the completer owns the waker
-    if (state_.compare_exchange_weak(s, s & ~join_waiter, std::memory_order_acq_rel, std::memory_order_acquire)) {
-      std::exchange(waiter_, nullptr)->drop_ref();
-      return;
-    }
-  }
+  join_slot::unregister_waker(state_, join_slot::waker_field{waiter_});
 }
 
 void blocking_job::abort() noexcept { cancel(); }
 
 void blocking_job::release_handle() noexcept {
-  state_.fetch_or(detached, std::memory_order_acq_rel);
+  state_.fetch_and(~join_interest, std::memory_order_acq_rel);  // the join slot's detach
   drop_ref();
 }
 

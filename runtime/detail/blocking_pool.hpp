@@ -13,27 +13,33 @@
 #include <string>
 
 #include "export.hpp"
+#include "join_slot.hpp"
 
 namespace corio::detail {
 
-struct task_header;
 class scheduler;
 
 /// One spawn_blocking call: its closure, then its result. Shared by the pool (until the job has
 /// completed) and the handle (until it is dropped or awaited); freed by the last of the two.
 ///
 /// State word, one atomic:
-///   started     - a pool thread took the job and runs it (set once; never with `cancelled`)
-///   complete    - the result (or exception) is stored, or the job was cancelled; final
-///   cancelled   - the job never ran: aborted while queued, or its runtime shut down first
-///   join_waiter - `waiter` holds the waker (a task reference) of the task awaiting the handle
-///   detached    - the handle is gone: nobody will read the result
-/// Transitions are acq_rel RMWs. The awaiting task registers its waker with a CAS that fails
-/// once `complete` is set; whoever sets `complete` wakes the registered waker; an awaiting
-/// task destroyed while suspended takes its waker back with a CAS unless `complete` is set.
+///   started       - a pool thread took the job and runs it (set once; never with `claimed`)
+///   claimed       - cancel() took the job before any thread did (set once): it will not run
+///   complete      - the result (or exception) is stored, or the job was cancelled; final
+///   cancelled     - the job never ran: aborted while queued, or its runtime shut down first
+///   join_waiter   - `waiter_` holds the waker (a task reference) of the task awaiting the handle
+///   join_interest - the handle exists (set at creation, cleared when it goes): else an
+///                   exception nobody will read is reported to the runtime's hook
+/// Transitions are acq_rel RMWs. `complete`, `join_waiter` and `join_interest` with `waiter_`
+/// are the job's join slot, the protocol task headers use too (join_slot.hpp): the awaiting
+/// task registers its waker unless `complete` is set, the thread that sets `complete` wakes
+/// it, an awaiting task destroyed while suspended takes it back unless `complete` is set.
 class CORIO_API blocking_job {
  public:
-  static constexpr std::uint32_t started = 1, complete = 2, cancelled = 4, join_waiter = 8, detached = 16;
+  static constexpr std::uint64_t started = 1u << 0, claimed = 1u << 1, cancelled = 1u << 3;
+  static constexpr std::uint64_t complete = join_slot::complete, join_waiter = join_slot::join_waiter,
+                                 join_interest = join_slot::join_interest;
+  static_assert(((started | claimed | cancelled) & join_slot::bits) == 0, "the join slot's bits are its own");
 
   blocking_job() noexcept = default;
   blocking_job(const blocking_job&) = delete;
@@ -46,7 +52,7 @@ class CORIO_API blocking_job {
   void cancel(std::exception_ptr error = nullptr) noexcept;
 
   // --- the handle's side ---
-  bool is_complete() const noexcept { return (state_.load(std::memory_order_acquire) & complete) != 0; }
+  bool is_complete() const noexcept { return join_slot::is_complete(state_); }
   /// Registers the waker `w` (one reference); false (and `w` dropped) if already complete.
   bool register_waiter(task_header* w) noexcept;
   /// The awaiting task is destroyed while suspended: takes the waker back.
@@ -78,9 +84,9 @@ class CORIO_API blocking_job {
 
  private:
   friend class blocking_pool;
-  void finish(std::uint32_t extra) noexcept;
+  void finish(std::uint64_t extra) noexcept;
 
-  std::atomic<std::uint32_t> state_{0};
+  atomic<std::uint64_t> state_{join_interest};
   std::atomic<std::uint32_t> refs_{2};  // the pool's and the handle's
   task_header* waiter_ = nullptr;
   blocking_job* next_ = nullptr;        // queue link, guarded by the pool's mutex

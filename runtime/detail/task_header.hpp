@@ -30,7 +30,10 @@
 //               of resuming it (after the task's cancel hook, if any, allows it).
 //   join_interest - a join_handle exists (so the task has a result slot). A task that fails
 //               with no handle left reports its exception to the runtime's hook instead.
-//   join_waiter - `join_waiter` holds a waker (a task ref) to wake at completion.
+//   join_waiter - `join_waiter` holds a waker (a task ref) to wake at completion, or a join
+//               helper's completion_listener (tagged with the low bit, set at spawn).
+//               `complete`, `join_interest` and `join_waiter` with the `join_waiter` field are
+//               the task's join slot: the protocol of join_slot.hpp, shared with blocking jobs.
 //   released  - the root frame has been destroyed.
 //   output    - the result slot holds the task's outcome (its value or its exception); absent
 //               on a complete task with a slot, it means the task was cancelled.

@@ -5,7 +5,9 @@
 // with a CAS loop, and returns what the caller must do next (queue the task, cancel it, free
 // the header, wake the joiner...). The callers (scheduler.cpp, join_handle.cpp) do those
 // things; tests/model/task_state_model.cpp runs the same functions under the model checker,
-// which is why they take the word through the atomics shim and touch nothing else.
+// which is why they take the word through the atomics shim and touch nothing else. The joiner's
+// registration of its waker (`join_waiter`) is the join slot's protocol, shared with blocking
+// jobs: join_slot.hpp.
 //
 // Every transition is an acq_rel RMW (acquire on failure): fields a party writes before its
 // transition are visible to whoever acts on the state it publishes.
@@ -126,26 +128,6 @@ inline std::uint64_t finish_cancelled(word& state) noexcept {
 inline bool drop_ref(word& state, std::uint64_t& prev) noexcept {
   prev = state.fetch_sub(ts::ref_one, acq_rel);
   return ts::refs(prev) == 1;
-}
-
-/// join_register, after the caller stored its waker in `join_waiter`: set the `join_waiter`
-/// flag unless the task is complete. False: complete already; the caller takes its waker back.
-inline bool join_register(word& state) noexcept {
-  std::uint64_t s = state.load(acquire);
-  for (;;) {
-    if (s & ts::complete) return false;
-    if (state.compare_exchange_weak(s, s | ts::join_waiter, acq_rel, acquire)) return true;
-  }
-}
-
-/// join_unregister: clear the `join_waiter` flag unless the task is complete (then the
-/// completer owns the waker). True: the caller owns the waker in `join_waiter` and drops it.
-inline bool join_unregister(word& state) noexcept {
-  std::uint64_t s = state.load(acquire);
-  for (;;) {
-    if ((s & ts::complete) || !(s & ts::join_waiter)) return false;
-    if (state.compare_exchange_weak(s, s & ~ts::join_waiter, acq_rel, acquire)) return true;
-  }
 }
 
 /// join_release: one transition drops `join_interest` and the handle's reference. If the slot

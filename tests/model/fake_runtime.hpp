@@ -22,6 +22,18 @@ struct fake_task : detail::task_header {
   bool balanced() const { return wakes + drops == wakers; }
 };
 
+/// A join slot's waker field (runtime/detail/join_slot.hpp) as a race-checked cell: the models
+/// pass it where the runtime passes join_slot::waker_field over a plain pointer.
+struct join_waker_cell {
+  cell<detail::task_header*>& field;
+  void put(detail::task_header* w) const { field.set(w, "join slot: waker stored"); }
+  detail::task_header* take() const {
+    detail::task_header* w = field.get("join slot: waker taken");
+    field.set(nullptr, "join slot: waker taken");
+    return w;
+  }
+};
+
 /// The fake task make_waker() returns on model thread `i` (1-based); null: none.
 void set_fake_task(int thread, fake_task* t);
 

@@ -1,6 +1,8 @@
 // Models of the task state word (runtime/detail/task_header.hpp) through the very transitions
-// the scheduler and join handles use (runtime/detail/task_transitions.hpp), with the side
-// effects of scheduler.cpp and join_handle.cpp re-enacted around them and counted:
+// the scheduler and join handles use (runtime/detail/task_transitions.hpp, and the join slot's
+// register/unregister/wake of runtime/detail/join_slot.hpp, run as they are with a fake task
+// as the joiner's waker), with the side effects of scheduler.cpp re-enacted around them and
+// counted:
 //  - the task is polled by at most one thread at a time, and queued at most once;
 //  - the frame is destroyed exactly once, the header freed exactly once (when the last
 //    reference goes), the outcome destroyed exactly once;
@@ -13,6 +15,8 @@
 #include <doctest/doctest.h>
 
 #include "model/explorer.hpp"
+#include "model/fake_runtime.hpp"
+#include "runtime/detail/join_slot.hpp"
 #include "runtime/detail/task_transitions.hpp"
 
 namespace {
@@ -20,6 +24,7 @@ namespace {
 namespace model = corio::model;
 namespace ts = corio::detail::task_state;
 namespace tt = corio::detail::task_transition;
+namespace join_slot = corio::detail::join_slot;
 using corio::detail::atomic;
 constexpr auto acquire = std::memory_order_acquire;
 constexpr auto release = std::memory_order_release;
@@ -27,12 +32,14 @@ constexpr auto release = std::memory_order_release;
 using wake_fn = tt::wake_result (*)(tt::word&);
 
 // One task and what has happened to it. Counters are the oracle (plain memory outside the
-// model); `join_waiter` and `outcome` stand for the header's plain fields and are race-checked.
+// model); `join_waiter` and `outcome` stand for the header's plain fields and are race-checked;
+// `joiner` is the task awaiting the handle (its waker's wakes and drops are counted).
 struct task {
   explicit task(std::uint64_t initial, wake_fn w) : state(initial), wake_impl(w) {}
 
   atomic<std::uint64_t> state;
-  model::cell<int> join_waiter{0};  // 1: the joiner's waker is in the slot
+  model::cell<corio::detail::task_header*> join_waiter{nullptr};  // the join slot's field
+  model::fake_task joiner;
   model::cell<int> outcome{0};      // the result slot
   model::cell<int> frame{1};        // the root frame's memory
   atomic<int> mailbox{0};           // a waker handed out by the first poll: 0 none yet, 1 one, 2 never
@@ -42,7 +49,6 @@ struct task {
 
   int running = 0, polls = 0, queued = 0;
   int frames_destroyed = 0, headers_freed = 0, outcomes_destroyed = 0, outcomes_made = 0;
-  int joiner_woken = 0, joiner_dropped = 0;
 
   void free_header(std::uint64_t s) {
     ++headers_freed;
@@ -63,11 +69,8 @@ struct task {
     ++frames_destroyed;
     model::check(frames_destroyed == 1, "frame destroyed twice");
   }
-  void notify_join() {
-    model::check(join_waiter.get("join_waiter taken at completion") == 1, "a join waiter to wake");
-    join_waiter.set(0);
-    ++joiner_woken;
-  }
+  // scheduler.cpp's notify_join, for a joiner's waker (not a join helper's listener).
+  void notify_join(std::uint64_t ns) { join_slot::wake_joiner(ns, model::join_waker_cell{join_waiter}); }
 
   // Queue the task: the caller now plays the worker that picks it up.
   void push_and_run() {
@@ -106,14 +109,14 @@ struct task {
     destroy_frame();
     std::uint64_t ns = tt::complete(state, true);
     if (!(ns & ts::join_interest)) destroy_outcome();  // detached: nobody reads it
-    if (ns & ts::join_waiter) notify_join();
+    if (ns & ts::join_waiter) notify_join(ns);
     drop_ref();  // the owner's
   }
   void cancel() {
     destroy_frame();
     if (mailbox.load(std::memory_order_relaxed) == 0) mailbox.store(2, release);  // no waker will come
     std::uint64_t ns = tt::finish_cancelled(state);
-    if (ns & ts::join_waiter) notify_join();
+    if (ns & ts::join_waiter) notify_join(ns);
     drop_ref();
   }
 
@@ -127,21 +130,12 @@ struct task {
     if (tt::abort(state)) push_and_run();
   }
 
-  // join_register / join_unregister / join_release.
+  // join_register / join_unregister (join_handle.cpp: the join slot's) / join_release.
   bool join_register() {
-    join_waiter.set(1, "join_waiter stored");
-    if (tt::join_register(state)) return true;
-    join_waiter.set(0);
-    ++joiner_dropped;
-    return false;
+    ++joiner.wakers;  // make_waker
+    return join_slot::register_waker(state, model::join_waker_cell{join_waiter}, &joiner);
   }
-  void join_unregister() {
-    if (tt::join_unregister(state)) {
-      model::check(join_waiter.get("join_waiter taken back") == 1, "a waker to take back");
-      join_waiter.set(0);
-      ++joiner_dropped;
-    }
-  }
+  void join_unregister() { join_slot::unregister_waker(state, model::join_waker_cell{join_waiter}); }
   void join_release() {
     std::uint64_t ns = tt::join_release(state, [&] { destroy_outcome(); });
     if (ts::refs(ns) == 0) free_header(ns);
@@ -159,7 +153,7 @@ struct task {
     model::check(headers_freed == 1, "header freed exactly once");
     model::check(ts::refs(s) == 0, "no reference left");
     model::check(outcomes_destroyed == outcomes_made, "every outcome destroyed");
-    if (joined) model::check(joiner_woken + joiner_dropped == 1, "the join waker woken or dropped exactly once");
+    if (joined) model::check(joiner.wakers == 1 && joiner.balanced(), "the join waker woken or dropped exactly once");
   }
 };
 
@@ -180,7 +174,7 @@ model::result wake_abort_join(const char* name, bool unregister, wake_fn w) {
     });
     model::run_threads();
     t.check_end(true);
-    if (registered && !unregister) model::check(t.joiner_woken == 1, "the registered joiner woken");
+    if (registered && !unregister) model::check(t.joiner.wakes == 1, "the registered joiner woken");
   });
 }
 

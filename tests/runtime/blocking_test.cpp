@@ -399,11 +399,12 @@ TEST_SUITE("blocking") {
     CHECK_THROWS_AS((void)spawn_blocking([] { return 1; }), usage_error);  // outside a runtime
     CHECK_THROWS_AS(runtime::builder().max_blocking_threads(0), std::invalid_argument);
     auto rt = test::multi();
-    CHECK_THROWS_AS(rt.block_on([]() -> task<void> {
-                      blocking_handle<int> empty;
-                      co_await empty;
-                    }()),
-                    usage_error);
+    CHECK_THROWS_WITH_AS(rt.block_on([]() -> task<void> {
+                           blocking_handle<int> empty;
+                           co_await empty;
+                         }()),
+                         "co_await on an empty corio::blocking_handle (moved-from, detached or already awaited)",
+                         usage_error);
     CHECK_THROWS_AS(rt.block_on([]() -> task<void> {
                       auto h = spawn_blocking([] { return 1; });
                       co_await h;
@@ -414,6 +415,9 @@ TEST_SUITE("blocking") {
     CHECK(!none.valid());
     CHECK(!none.is_finished());
     CHECK(none.id() == 0);
+    CHECK_THROWS_WITH_AS(none.take_result(),
+                         "corio::blocking_handle: result taken from an empty handle (moved-from or already awaited)",
+                         usage_error);
     none.abort();
     none.detach();
   }

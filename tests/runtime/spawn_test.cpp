@@ -327,6 +327,15 @@ TEST_SUITE("spawn") {
     }());
     CHECK_THROWS_WITH_AS((void)spawn(square(1)), doctest::Contains("outside a corio runtime"), usage_error);
     CHECK_THROWS_AS((void)rt.spawn(task<int>{}), usage_error);
+    join_handle<int> none;
+    CHECK(!none.valid());
+    CHECK(!none.is_finished());
+    CHECK(none.id() == 0);
+    CHECK_THROWS_WITH_AS(none.take_result(),
+                         "corio::join_handle: result taken from an empty handle (moved-from or already awaited)",
+                         usage_error);
+    none.abort();
+    none.detach();
   }
 
   TEST_CASE("spawn after shutdown: the handle reports cancelled and the frame is destroyed") {
