@@ -43,7 +43,7 @@
 #include "detail/basic_join_handle.hpp"
 #include "detail/blocking_pool.hpp"
 #include "detail/context.hpp"
-#include "detail/scheduler.hpp"
+#include "detail/spawn.hpp"
 #include "error.hpp"
 #include "runtime.hpp"
 
@@ -163,7 +163,7 @@ auto spawn_blocking_on(scheduler& s, F&& f) {
   using T = typename job_t::result_type;
   auto* j = new job_t(std::forward<F>(f));
   try {
-    s.blocking().submit(j);
+    submit_blocking(s, j);
   } catch (...) {
     j->drop_ref();  // both references are still ours
     j->drop_ref();

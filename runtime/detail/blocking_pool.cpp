@@ -481,6 +481,8 @@ void blocking_pool::shutdown() noexcept {
 
 void blocking_pool_deleter::operator()(blocking_pool* p) const noexcept { delete p; }
 
+void submit_blocking(scheduler& s, blocking_job* j) { s.blocking().submit(j); }
+
 blocking_pool& scheduler::blocking() {
   if (blocking_pool* p = blocking_ptr_.load(std::memory_order_acquire)) return *p;
   std::lock_guard lock(blocking_mutex_);

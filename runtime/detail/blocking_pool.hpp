@@ -102,6 +102,10 @@ struct blocking_config {
   std::string thread_name = "corio-blocking";
 };
 
+class scheduler;
+/// Queues `j` on the blocking pool of `s` (started on first use): blocking_pool::submit.
+CORIO_API void submit_blocking(scheduler& s, blocking_job* j);
+
 class blocking_pool {
  public:
   explicit blocking_pool(blocking_config cfg);
