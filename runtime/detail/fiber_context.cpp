@@ -34,6 +34,8 @@
 
 #include "fiber_context.hpp"
 
+#include "sanitizers.hpp"
+
 #include <cxxabi.h>
 #include <fmt/format.h>
 #include <signal.h>
@@ -52,25 +54,11 @@
 #include <utility>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define CORIO_FIBER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CORIO_FIBER_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define CORIO_FIBER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CORIO_FIBER_TSAN 1
-#endif
-#endif
-#ifdef CORIO_FIBER_ASAN
+#if CORIO_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
-#ifdef CORIO_FIBER_TSAN
+#if CORIO_TSAN
 #include <sanitizer/tsan_interface.h>
 #endif
 
@@ -233,7 +221,7 @@ stack_block take_stack(std::size_t total, std::size_t usable) {
 }
 
 void give_back_stack(stack_block b) noexcept {
-#ifdef CORIO_FIBER_ASAN
+#if CORIO_ASAN
   // Frames that never returned (the entry trampoline) leave poisoned redzones behind.
   __asan_unpoison_memory_region(static_cast<char*>(b.mapping) + guard_size(), b.total - guard_size());
 #endif
@@ -365,15 +353,15 @@ void install_overflow_handler_if_default() noexcept {
 void fiber_context_access::entry(bctx::transfer_t t) noexcept {
   auto* self = static_cast<fiber_context*>(t.data);
   self->caller_ = t.fctx;
-#ifdef CORIO_FIBER_ASAN
+#if CORIO_ASAN
   __sanitizer_finish_switch_fiber(nullptr, &self->caller_stack_bottom_, &self->caller_stack_size_);
 #endif
   self->fn_(self->arg_);
   self->finished_ = true;
-#ifdef CORIO_FIBER_ASAN
+#if CORIO_ASAN
   __sanitizer_start_switch_fiber(nullptr, self->caller_stack_bottom_, self->caller_stack_size_);  // frees our fake stack
 #endif
-#ifdef CORIO_FIBER_TSAN
+#if CORIO_TSAN
   __tsan_switch_to_fiber(self->tsan_caller_, 0);
 #endif
   bctx::jump_fcontext(self->caller_, nullptr);
@@ -409,7 +397,7 @@ void fiber_context::create(std::size_t stack_size, entry_fn fn, void* arg) {
   fctx_ = bctx::make_fcontext(top, total - guard_size() - colour, &fiber_context_access::entry);
   fn_ = fn;
   arg_ = arg;
-#ifdef CORIO_FIBER_TSAN
+#if CORIO_TSAN
   tsan_fiber_ = __tsan_create_fiber(0);
 #endif
 }
@@ -424,16 +412,16 @@ void fiber_context::resume() {
   g->caught = eh_caught_;
   g->uncaught = eh_uncaught_;
   const fiber_context* outer = std::exchange(tls_running, this);
-#ifdef CORIO_FIBER_ASAN
+#if CORIO_ASAN
   void* driver_fake_stack = nullptr;
   __sanitizer_start_switch_fiber(&driver_fake_stack, static_cast<char*>(mapping_) + guard_size(), mapping_size_ - guard_size());
 #endif
-#ifdef CORIO_FIBER_TSAN
+#if CORIO_TSAN
   tsan_caller_ = __tsan_get_current_fiber();
   __tsan_switch_to_fiber(tsan_fiber_, 0);
 #endif
   bctx::transfer_t t = bctx::jump_fcontext(fctx_, this);
-#ifdef CORIO_FIBER_ASAN
+#if CORIO_ASAN
   __sanitizer_finish_switch_fiber(driver_fake_stack, nullptr, nullptr);
 #endif
   fctx_ = t.fctx;
@@ -446,15 +434,15 @@ void fiber_context::resume() {
 }
 
 void fiber_context::suspend() noexcept {
-#ifdef CORIO_FIBER_ASAN
+#if CORIO_ASAN
   __sanitizer_start_switch_fiber(&asan_fake_stack_, caller_stack_bottom_, caller_stack_size_);
 #endif
-#ifdef CORIO_FIBER_TSAN
+#if CORIO_TSAN
   __tsan_switch_to_fiber(tsan_caller_, 0);
 #endif
   bctx::transfer_t t = bctx::jump_fcontext(caller_, nullptr);
   caller_ = t.fctx;
-#ifdef CORIO_FIBER_ASAN
+#if CORIO_ASAN
   __sanitizer_finish_switch_fiber(asan_fake_stack_, &caller_stack_bottom_, &caller_stack_size_);
 #endif
 }
@@ -463,7 +451,7 @@ void fiber_context::release_stack() noexcept {
   give_back_stack({mapping_, mapping_size_});
   mapping_ = nullptr;
   fctx_ = nullptr;
-#ifdef CORIO_FIBER_TSAN
+#if CORIO_TSAN
   if (tsan_fiber_) __tsan_destroy_fiber(std::exchange(tsan_fiber_, nullptr));
 #endif
 }
