@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "detail/unhandled.hpp"
+
 namespace corio {
 
 runtime::builder& runtime::builder::worker_threads(unsigned n) {
@@ -19,13 +21,7 @@ runtime::builder& runtime::builder::worker_threads(unsigned n) {
 
 runtime::builder& runtime::builder::abort_on_unhandled_exception() {
   cfg_.on_unhandled_exception = [](std::exception_ptr e, std::uint64_t id) {
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      fmt::print(stderr, "corio: task {} finished with an unhandled exception: {}; aborting\n", id, ex.what());
-    } catch (...) {
-      fmt::print(stderr, "corio: task {} finished with an unhandled exception of a non-std type; aborting\n", id);
-    }
+    detail::print_unhandled(e, "task", id, "; aborting");
     std::fflush(stderr);
     std::abort();
   };

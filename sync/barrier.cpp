@@ -71,9 +71,7 @@ barrier_wait_awaitable::~barrier_wait_awaitable() {
 
 bool barrier_wait_awaitable::await_suspend(std::coroutine_handle<> h) {
   if (!b_->arrive(node_, h, nullptr, "corio::barrier::wait")) return true;
-  if (detail::coop_consume()) return false;
-  detail::yield_to_scheduler(h, "corio::barrier::wait");
-  return true;
+  return detail::resume_or_yield(h, "corio::barrier::wait");
 }
 
 }  // namespace corio

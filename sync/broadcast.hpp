@@ -275,9 +275,7 @@ class [[nodiscard]] recv_awaitable {
     status s = r_->c_->check_or_enqueue(r_->next_, node_, h, nullptr, "corio::broadcast::receiver::recv");
     if (s == status::empty) return true;
     node_.state_.store(state::readable, std::memory_order_relaxed);
-    if (corio::detail::coop_consume()) return false;
-    corio::detail::yield_to_scheduler(h, "corio::broadcast::receiver::recv");
-    return true;
+    return corio::detail::resume_or_yield(h, "corio::broadcast::receiver::recv");
   }
   /// The next message; empty once every sender is gone and this receiver has read everything.
   /// Throws lagged if messages were overwritten before this receiver read them.

@@ -195,9 +195,7 @@ bool cancelled_awaitable::await_ready() const noexcept { return s_->cancelled();
 
 bool cancelled_awaitable::await_suspend(std::coroutine_handle<> h) {
   if (s_->wait_or_enqueue(node_, h, nullptr, "corio::cancellation_token::cancelled")) return true;
-  if (detail::coop_consume()) return false;
-  detail::yield_to_scheduler(h, "corio::cancellation_token::cancelled");
-  return true;
+  return detail::resume_or_yield(h, "corio::cancellation_token::cancelled");
 }
 
 }  // namespace corio

@@ -149,9 +149,7 @@ class [[nodiscard]] send_awaitable {
         break;
     }
     node_.state_.store(state::sent, std::memory_order_relaxed);
-    if (corio::detail::coop_consume()) return false;
-    corio::detail::yield_to_scheduler(h, "corio::mpsc::sender::send");
-    return true;
+    return corio::detail::resume_or_yield(h, "corio::mpsc::sender::send");
   }
   /// Throws send_error<T> (carrying the value) if the channel was closed.
   void await_resume() {
@@ -195,9 +193,7 @@ class [[nodiscard]] reserve_awaitable {
         break;
     }
     node_.state_.store(state::sent, std::memory_order_relaxed);
-    if (corio::detail::coop_consume()) return false;
-    corio::detail::yield_to_scheduler(h, "corio::mpsc::sender::reserve");
-    return true;
+    return corio::detail::resume_or_yield(h, "corio::mpsc::sender::reserve");
   }
   /// Throws channel_closed if the channel was closed.
   permit<T> await_resume() {
@@ -241,9 +237,7 @@ class [[nodiscard]] recv_awaitable {
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {
     if (c_->recv(node_, h, nullptr, "corio::mpsc::receiver::recv") == chan_type::outcome::queued) return true;
-    if (corio::detail::coop_consume()) return false;
-    corio::detail::yield_to_scheduler(h, "corio::mpsc::receiver::recv");
-    return true;
+    return corio::detail::resume_or_yield(h, "corio::mpsc::receiver::recv");
   }
   /// The next message, or empty once every sender is gone (or the channel is closed) and
   /// nothing is left.

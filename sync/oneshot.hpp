@@ -137,9 +137,7 @@ class [[nodiscard]] closed_awaitable {
         return true;
       }
     }
-    if (corio::detail::coop_consume()) return false;
-    corio::detail::yield_to_scheduler(h, "corio::oneshot::sender::closed");
-    return true;
+    return corio::detail::resume_or_yield(h, "corio::oneshot::sender::closed");
   }
   void await_resume() noexcept { waiting_ = false; }
 
@@ -176,9 +174,7 @@ class [[nodiscard]] recv_awaitable {
         return true;
       }
     }
-    if (corio::detail::coop_consume()) return false;
-    corio::detail::yield_to_scheduler(h, "corio::oneshot::receiver");
-    return true;
+    return corio::detail::resume_or_yield(h, "corio::oneshot::receiver");
   }
   /// The value; throws channel_closed if the sender was dropped without sending or the receiver
   /// was closed with no value sent, usage_error if the value was already received.

@@ -181,9 +181,7 @@ bool semaphore_acquire_awaitable::await_suspend(std::coroutine_handle<> h) {
       break;
   }
   node_.state_.store(waiter::state::granted, std::memory_order_relaxed);
-  if (detail::coop_consume()) return false;
-  detail::yield_to_scheduler(h, "corio::semaphore::acquire");
-  return true;
+  return detail::resume_or_yield(h, "corio::semaphore::acquire");
 }
 
 semaphore_permit semaphore_acquire_awaitable::await_resume() {

@@ -161,9 +161,7 @@ class [[nodiscard]] changed_awaitable {
     state s = r_->s_->wait_or_enqueue(node_, r_->seen_, h, nullptr, "corio::watch::receiver::changed");
     if (s == state::waiting) return true;
     node_.state_.store(s, std::memory_order_relaxed);
-    if (corio::detail::coop_consume()) return false;
-    corio::detail::yield_to_scheduler(h, "corio::watch::receiver::changed");
-    return true;
+    return corio::detail::resume_or_yield(h, "corio::watch::receiver::changed");
   }
   /// Marks the newest version seen. Throws channel_closed if the sender is gone and there was
   /// nothing new.

@@ -159,8 +159,7 @@ class [[nodiscard]] accept_operation final : cancel_hook {
     }
     if (queue_->take_or_wait(waiter_, h, this)) {
       state_ = state::holding;
-      if (coop_consume()) return h;
-      return yield_to_scheduler(h, "accept");
+      return transfer_or_yield(h, "accept");
     }
     state_ = state::waiting;
     return std::noop_coroutine();

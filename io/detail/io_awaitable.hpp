@@ -27,20 +27,9 @@
 
 #include "../../runtime/detail/context.hpp"
 #include "../../runtime/detail/reactor.hpp"
+#include "../../runtime/detail/sanitizers.hpp"
 #include "../../runtime/error.hpp"
 #include "read_stash.hpp"
-
-#if defined(__SANITIZE_THREAD__)
-#define CORIO_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CORIO_TSAN 1
-#endif
-#endif
-#ifdef CORIO_TSAN
-extern "C" void __tsan_acquire(void* addr);
-extern "C" void __tsan_release(void* addr);
-#endif
 
 namespace corio::detail {
 
@@ -70,9 +59,7 @@ class [[nodiscard]] io_awaitable : io_op, cancel_hook {
     if (!c.io || !c.task)
       throw usage_error(std::string(what_) + ": must be awaited inside a task running on a corio runtime");
     reactor& r = *c.io;
-#ifdef CORIO_TSAN
-    __tsan_release(static_cast<io_op*>(this));
-#endif
+    tsan_release(static_cast<io_op*>(this));
     int res = 0;
     if (r.start(this, &res)) {  // done at once (epoll): resume now, unless out of budget
       result_ = res;
@@ -98,9 +85,7 @@ class [[nodiscard]] io_awaitable : io_op, cancel_hook {
     }
     if (in_flight_) {
       in_flight_ = false;
-#ifdef CORIO_TSAN
-      __tsan_acquire(static_cast<io_op*>(this));
-#endif
+      tsan_acquire(static_cast<io_op*>(this));
       this_thread().task->hook = nullptr;
     }
     return result_;
@@ -111,9 +96,7 @@ class [[nodiscard]] io_awaitable : io_op, cancel_hook {
     auto* a = static_cast<io_awaitable*>(static_cast<io_op*>(self));
     a->result_ = res;
     task_header* t = std::exchange(a->waker_, nullptr);
-#ifdef CORIO_TSAN
-    __tsan_release(static_cast<io_op*>(a));
-#endif
+    tsan_release(static_cast<io_op*>(a));
     a->done_.store(true, std::memory_order_release);  // after this the reactor never touches *a
     wake(t);
   }
@@ -135,9 +118,7 @@ class [[nodiscard]] io_awaitable : io_op, cancel_hook {
 
   // cancel_hook: the frame is going away with the completed operation unclaimed.
   void abandon() noexcept override {
-#ifdef CORIO_TSAN
-    __tsan_acquire(static_cast<io_op*>(this));
-#endif
+    tsan_acquire(static_cast<io_op*>(this));
     if (!done_.load(std::memory_order_acquire)) return;
     if (makes_fd() && result_ >= 0) {
       ::close(result_);  // nobody will own it

@@ -61,6 +61,22 @@ CORIO_API bool coop_consume() noexcept;
 /// Returns the handle to transfer to (always noop_coroutine()).
 CORIO_API std::coroutine_handle<> yield_to_scheduler(std::coroutine_handle<> h, const char* what);
 
+/// The tail of an await_suspend whose operation completed without the task having to wait:
+/// false (resume `h` at once) while the task has cooperative budget left (coop_consume), else
+/// the task is re-queued to resume at `h` later (yield_to_scheduler) and the result is true.
+inline bool resume_or_yield(std::coroutine_handle<> h, const char* what) {
+  if (coop_consume()) return false;
+  yield_to_scheduler(h, what);
+  return true;
+}
+
+/// The same tail for an await_suspend that returns the handle to transfer to: `h` while budget
+/// is left, else the task is re-queued to resume at `h` and noop_coroutine() is returned.
+inline std::coroutine_handle<> transfer_or_yield(std::coroutine_handle<> h, const char* what) {
+  if (coop_consume()) return h;
+  return yield_to_scheduler(h, what);
+}
+
 /// Transfer to `to` unless this poll has done too many transfers, in which case the current
 /// task is re-queued to continue at `to` from a fresh stack.
 CORIO_API std::coroutine_handle<> symmetric_transfer(std::coroutine_handle<> to) noexcept;

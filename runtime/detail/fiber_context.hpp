@@ -90,7 +90,7 @@ class fiber_context {
   CORIO_TEST_API static std::size_t pooled_stacks() noexcept;
 
  private:
-  friend struct fiber_context_access;  // fiber_context.cpp: the entry trampoline, the fault handler
+  friend struct fiber_context_access;  // fiber_context.cpp: the entry trampoline
   void release_stack() noexcept;
 
   void* fctx_ = nullptr;    // the fiber's saved registers, while it is suspended

@@ -20,6 +20,7 @@
 #include "frame_alloc.hpp"
 
 #include "../../io/detail/fault.hpp"
+#include "sanitizers.hpp"
 
 #include <sys/mman.h>
 
@@ -29,14 +30,9 @@
 #include <new>
 #include <vector>
 
-#if defined(CORIO_NO_FRAME_POOL) || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(CORIO_NO_FRAME_POOL) || CORIO_ASAN || CORIO_TSAN
 #define CORIO_FRAME_POOL_ACTIVE 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define CORIO_FRAME_POOL_ACTIVE 0
-#endif
-#endif
-#ifndef CORIO_FRAME_POOL_ACTIVE
+#else
 #define CORIO_FRAME_POOL_ACTIVE 1
 #endif
 

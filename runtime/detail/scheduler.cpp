@@ -53,6 +53,7 @@
 #include "context.hpp"
 #include "frame_alloc.hpp"
 #include "task_transitions.hpp"
+#include "unhandled.hpp"
 
 namespace corio::detail {
 
@@ -699,13 +700,7 @@ void scheduler::report_unhandled(std::exception_ptr e, std::uint64_t id) noexcep
       cfg_.on_unhandled_exception(e, id);
       return;
     }
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      fmt::print(stderr, "corio: task {} finished with an unhandled exception: {}\n", id, ex.what());
-    } catch (...) {
-      fmt::print(stderr, "corio: task {} finished with an unhandled exception of a non-std type\n", id);
-    }
+    print_unhandled(e, "task", id);
   } catch (...) {
     std::fputs("corio: the unhandled-exception hook threw; the exception is dropped\n", stderr);
   }

@@ -71,9 +71,7 @@ void countdown::abandon(waiter& w) noexcept {
 
 bool countdown_awaitable::await_suspend(std::coroutine_handle<> h) {
   if (!c_->wait_or_enqueue(node_, h, nullptr, what_)) return true;
-  if (coop_consume()) return false;
-  yield_to_scheduler(h, what_);
-  return true;
+  return resume_or_yield(h, what_);
 }
 
 void countdown_blocking_wait(countdown& c, const char* what) {

@@ -87,9 +87,7 @@ bool once_core::begin_awaitable::await_suspend(std::coroutine_handle<> h) {
   waiter::state s = c_->begin(node_, h, "corio::once_cell::get_or_init");
   if (s == waiter::state::waiting) return true;
   node_.state_.store(s, std::memory_order_relaxed);
-  if (coop_consume()) return false;
-  yield_to_scheduler(h, "corio::once_cell::get_or_init");
-  return true;
+  return resume_or_yield(h, "corio::once_cell::get_or_init");
 }
 
 }  // namespace corio::detail

@@ -25,15 +25,8 @@
 
 #include "../../io/detail/fault.hpp"
 #include "../../io/detail/read_stash.hpp"
+#include "../../runtime/detail/sanitizers.hpp"
 #include "support/runtimes.hpp"
-
-#if defined(__SANITIZE_THREAD__)
-#define CORIO_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CORIO_TEST_TSAN 1
-#endif
-#endif
 
 namespace fault = corio::detail::fault;
 
@@ -71,7 +64,7 @@ std::atomic<long> live_blocks{0};
 
 // ThreadSanitizer's runtime defines operator new in the same archive member as the rest of its
 // allocator hooks, so a program cannot replace it (the link fails): the test skips there.
-#ifndef CORIO_TEST_TSAN
+#if !CORIO_TSAN
 void* operator new(std::size_t n) { return allocate(n, 0, false); }
 void* operator new[](std::size_t n) { return allocate(n, 0, false); }
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return allocate(n, 0, true); }

@@ -14,23 +14,14 @@
 
 #include "../../io/detail/multishot_accept.hpp"
 #include "../../runtime/detail/reactor.hpp"
+#include "../../runtime/detail/sanitizers.hpp"
 #include "support/process.hpp"
 
 using namespace corio;
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-constexpr bool sanitized = true;
-#else
-constexpr bool sanitized = false;
-#endif
-#else
-constexpr bool sanitized = false;
-#endif
+constexpr bool sanitized = CORIO_ASAN || CORIO_TSAN || CORIO_UBSAN;
 
 constexpr const char* child_env = "CORIO_TEST_BACKEND_PROBE_CHILD";  // "<expected multishot 0/1>"
 

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "../../runtime/detail/sanitizers.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
@@ -34,14 +35,6 @@ void reset_to_default(int signo) {
   REQUIRE(::sigaction(signo, &dfl, nullptr) == 0);
 }
 
-#if defined(__SANITIZE_THREAD__)
-#define CORIO_SIGNAL_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CORIO_SIGNAL_TEST_TSAN 1
-#endif
-#endif
-
 /// Sends `signo` from a new plain thread: process-directed (kill), so the kernel picks the
 /// thread that runs the handler. Under ThreadSanitizer the signal is aimed at the sending
 /// thread instead: TSan holds a signal back while its thread is blocked outside TSan's
@@ -49,7 +42,7 @@ void reset_to_default(int signo) {
 /// deliver it only when that thread next calls into TSan, i.e. never.
 void send_from_thread(int signo) {
   std::thread([signo] {
-#ifdef CORIO_SIGNAL_TEST_TSAN
+#if CORIO_TSAN
     ::pthread_kill(::pthread_self(), signo);
 #else
     ::kill(::getpid(), signo);

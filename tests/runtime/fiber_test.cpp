@@ -23,18 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "../../runtime/detail/sanitizers.hpp"
 #include "support/runtimes.hpp"
-
-#if defined(__SANITIZE_THREAD__)
-#define FIBER_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define FIBER_TEST_TSAN 1
-#endif
-#endif
-#if defined(CORIO_TEST_ASAN) || defined(FIBER_TEST_TSAN)
-#define FIBER_TEST_SANITIZED 1
-#endif
 
 using namespace corio;
 using namespace std::chrono_literals;
@@ -732,7 +722,7 @@ TEST_SUITE("fiber") {
       rt.block_on(joined(spawn_fiber(rt, [] { return recurse(0); }, fiber_options{64 * 1024})));
     });
     INFO("child stderr: " << err);
-#ifdef CORIO_TEST_ASAN
+#if CORIO_ASAN
     // Whichever handler gets it, corio's or AddressSanitizer's, says so and the child dies.
     CHECK((WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0)));
     CHECK((err.find("corio: fiber stack overflow") != std::string::npos || err.find("AddressSanitizer") != std::string::npos));
@@ -777,7 +767,7 @@ TEST_SUITE("fiber") {
   }
 
   TEST_CASE("a stack the kernel refuses fails the fiber with std::system_error") {
-#ifdef FIBER_TEST_SANITIZED
+#if CORIO_ASAN || CORIO_TSAN
     MESSAGE("skipped under sanitizers: they need address space an RLIMIT_AS would deny them");
     return;
 #endif

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "../../runtime/detail/sanitizers.hpp"
 #include "support/fds.hpp"
 #include "support/process.hpp"
 #include "support/runtimes.hpp"
@@ -23,17 +24,6 @@
 using namespace corio;
 using namespace corio::net;
 using namespace std::chrono_literals;
-
-#if defined(CORIO_TEST_ASAN) || defined(__SANITIZE_THREAD__)
-#define CORIO_STRESS_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CORIO_STRESS_SANITIZED 1
-#endif
-#endif
-#ifndef CORIO_STRESS_SANITIZED
-#define CORIO_STRESS_SANITIZED 0
-#endif
 
 
 TEST_SUITE("io_stress") {
@@ -55,7 +45,7 @@ TEST_SUITE("io_stress") {
     // phase, 16 rounds after the first sample, 64 B x 160,000 = 9.8 MiB; bound 4.9 MiB).
     constexpr int phases = 5;
     constexpr long leak_per_message = 64;
-#if CORIO_STRESS_SANITIZED
+#if CORIO_ASAN || CORIO_TSAN
     const bool measure = false;  // the sanitizers' allocators (quarantine, shadow) drive RSS
 #else
     const bool measure = true;
@@ -162,7 +152,7 @@ TEST_SUITE("io_stress") {
   }
 
   TEST_CASE("EMFILE in an accept loop: reported, backs off without spinning, recovers") {
-#ifdef CORIO_TEST_ASAN
+#if CORIO_ASAN
     // The sanitizers' runtime needs descriptors too (UBSan probes memory through a pipe), so
     // exhausting them makes it report false errors. Covered by the other builds.
     MESSAGE("skipped under AddressSanitizer/UndefinedBehaviorSanitizer: the test exhausts descriptors");

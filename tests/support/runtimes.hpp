@@ -5,14 +5,9 @@
 
 #include <cstdlib>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define CORIO_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CORIO_TEST_ASAN 1
-#endif
-#endif
-#ifdef CORIO_TEST_ASAN
+#include "../../runtime/detail/sanitizers.hpp"
+
+#if CORIO_ASAN
 #include <sanitizer/lsan_interface.h>
 #endif
 
@@ -33,7 +28,7 @@ inline long scaled(long n) {
 /// Allocations made while one exists are not reported as leaks (for the few tests whose leak is
 /// the documented behaviour).
 struct [[maybe_unused]] leak_check_pause {
-#ifdef CORIO_TEST_ASAN
+#if CORIO_ASAN
   leak_check_pause() { __lsan_disable(); }
   ~leak_check_pause() { __lsan_enable(); }
 #endif

@@ -8,15 +8,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/interleave.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
+using test::settle;
 
 namespace {
-
-task<void> settle(int rounds = 8) {
-  for (int i = 0; i < rounds; ++i) co_await yield_now();
-}
 
 task<int> rounds_led(barrier& b, int rounds, std::atomic<int>& in_round, int n) {
   int led = 0;

@@ -10,16 +10,14 @@
 #include <vector>
 
 #include "support/counted.hpp"
+#include "support/interleave.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
 using test::counted;
+using test::settle;
 
 namespace {
-
-task<void> settle(int rounds = 8) {
-  for (int i = 0; i < rounds; ++i) co_await yield_now();
-}
 
 task<std::vector<int>> collect(broadcast::receiver<int> rx) {
   std::vector<int> got;

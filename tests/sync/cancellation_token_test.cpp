@@ -9,15 +9,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/interleave.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
+using test::settle;
 
 namespace {
-
-task<void> settle(int rounds = 8) {
-  for (int i = 0; i < rounds; ++i) co_await yield_now();
-}
 
 task<void> wait_cancelled(cancellation_token t) { co_await t.cancelled(); }
 

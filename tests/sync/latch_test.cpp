@@ -9,17 +9,11 @@
 #include <thread>
 #include <vector>
 
+#include "support/interleave.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
-
-namespace {
-
-task<void> settle(int rounds = 8) {
-  for (int i = 0; i < rounds; ++i) co_await yield_now();
-}
-
-}  // namespace
+using test::settle;
 
 TEST_SUITE("latch") {
   TEST_CASE("waiters are released when the count reaches zero, and later waits complete at once") {

@@ -9,16 +9,14 @@
 #include <thread>
 
 #include "support/counted.hpp"
+#include "support/interleave.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
 using test::counted;
+using test::settle;
 
 namespace {
-
-task<void> settle(int rounds = 8) {
-  for (int i = 0; i < rounds; ++i) co_await yield_now();
-}
 
 task<std::string> receive(oneshot::receiver<std::string> rx) { co_return co_await rx; }
 

@@ -8,15 +8,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/interleave.hpp"
 #include "support/runtimes.hpp"
 
 using namespace corio;
+using test::settle;
 
 namespace {
-
-task<void> settle(int rounds = 8) {
-  for (int i = 0; i < rounds; ++i) co_await yield_now();
-}
 
 task<void> job(wait_group& wg, std::atomic<int>& finished) {
   co_await yield_now();

@@ -20,14 +20,7 @@
 #include "../../detail/atomic.hpp"
 #include "../../detail/export.hpp"
 #include "../../detail/futex.hpp"
-
-#if defined(__SANITIZE_THREAD__)
-#define CORIO_PAR_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CORIO_PAR_TSAN 1
-#endif
-#endif
+#include "../../detail/sanitizers.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -35,11 +28,7 @@
 
 namespace corio::par::detail {
 
-#ifdef CORIO_PAR_TSAN
-inline constexpr bool tsan_mode = true;
-#else
-inline constexpr bool tsan_mode = false;
-#endif
+inline constexpr bool tsan_mode = CORIO_TSAN;
 
 /// Memory orders of the handshake accesses: seq_cst under TSan (no fences needed), otherwise
 /// release/relaxed with handshake_fence() between them.
