@@ -67,6 +67,7 @@
 #include "futex.hpp"
 #include "scheduler.hpp"
 #include "task_header.hpp"
+#include "unhandled.hpp"
 
 namespace corio::detail {
 
@@ -90,13 +91,7 @@ void blocking_job::finish(std::uint64_t extra) noexcept {
       if (*on_unhandled_) {
         (*on_unhandled_)(error_, id_);
       } else {
-        try {
-          std::rethrow_exception(error_);
-        } catch (const std::exception& e) {
-          fmt::print(stderr, "corio: blocking job {} finished with an unhandled exception: {}\n", id_, e.what());
-        } catch (...) {
-          fmt::print(stderr, "corio: blocking job {} finished with an unhandled exception of a non-std type\n", id_);
-        }
+        print_unhandled(error_, "blocking job", id_);
       }
     } catch (...) {
       std::fputs("corio: the unhandled-exception hook threw; the exception is dropped\n", stderr);

@@ -5,9 +5,9 @@
 //   corio: <kind> <id> finished with an unhandled exception: <what()><suffix>
 //   corio: <kind> <id> finished with an unhandled exception of a non-std type<suffix>
 //
-// Printed by the scheduler's default report (scheduler::report_unhandled) and by the hook of
-// runtime::builder::abort_on_unhandled_exception (suffix "; aborting"). The blocking pool's
-// default report (blocking_pool.cpp) still spells the same line itself.
+// Printed by the scheduler's default report (scheduler::report_unhandled), the blocking pool's
+// (blocking_pool.cpp), and the hook of runtime::builder::abort_on_unhandled_exception (suffix
+// "; aborting").
 
 #include <cstdint>
 #include <exception>
