@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <corio/runtime/detail/scheduler.hpp>  // rt.native().is_shutdown()
+
 #include <atomic>
 #include <chrono>
 #include <memory>
