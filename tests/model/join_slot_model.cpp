@@ -24,7 +24,6 @@ namespace model = corio::model;
 namespace join_slot = corio::detail::join_slot;
 using corio::detail::atomic;
 using corio::detail::task_header;
-constexpr auto acquire = std::memory_order_acquire;
 constexpr auto acq_rel = std::memory_order_acq_rel;
 
 using register_fn = bool (*)(join_slot::word&, model::join_waker_cell, task_header*);
