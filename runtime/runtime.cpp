@@ -2,12 +2,11 @@
 
 #include <fmt/format.h>
 
-#include "detail/scheduler.hpp"
-
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
+#include "detail/scheduler.hpp"
 #include "detail/unhandled.hpp"
 
 namespace corio {

@@ -102,7 +102,6 @@ struct blocking_config {
   std::string thread_name = "corio-blocking";
 };
 
-class scheduler;
 /// Queues `j` on the blocking pool of `s` (started on first use): blocking_pool::submit.
 CORIO_API void submit_blocking(scheduler& s, blocking_job* j);
 
