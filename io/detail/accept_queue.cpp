@@ -80,8 +80,8 @@ accept_queue::~accept_queue() {
 
 bool accept_queue::usable_here() noexcept {
   thread_context& c = this_thread();
-  if (!c.current_worker) return false;
-  return c.current_worker->io().kind() == backend_kind::uring && multishot_accept_supported();
+  if (!c.io) return false;
+  return c.io->kind() == backend_kind::uring && multishot_accept_supported();
 }
 
 std::size_t accept_queue::queued() const {
@@ -91,14 +91,14 @@ std::size_t accept_queue::queued() const {
 
 bool accept_queue::take_or_wait(waiter& w, std::coroutine_handle<> h, cancel_hook* hook) {
   thread_context& c = this_thread();
-  if (!c.current_worker || !c.task) throw usage_error("accept: must be awaited inside a task running on a corio runtime");
+  if (!c.io || !c.task) throw usage_error("accept: must be awaited inside a task running on a corio runtime");
   std::lock_guard lock(mutex_);
   if (closed_) {
     w.result = -EBADF;
     return true;
   }
   if (ready_.empty() && !armed_) {
-    int err = arm_locked(c.current_worker->io());  // may throw (no memory for the slot)
+    int err = arm_locked(*c.io);  // may throw (no memory for the slot)
     if (err < 0 && ready_.empty()) {
       w.result = err;
       return true;
@@ -109,7 +109,7 @@ bool accept_queue::take_or_wait(waiter& w, std::coroutine_handle<> h, cancel_hoo
     ready_.pop_front();
     if (!armed_ && ready_.size() < capacity / 2) {
       try {
-        (void)arm_locked(c.current_worker->io());
+        (void)arm_locked(*c.io);
       } catch (...) {  // no memory for the slot: the next accept tries again
       }
     }
@@ -207,7 +207,7 @@ void accept_queue::completed(int res, unsigned flags) noexcept {
         // Re-arm only on this ring's own worker, and not while the runtime shuts down (its
         // reactor is draining every operation and would wait for this one forever).
         thread_context& c = this_thread();
-        bool can_rearm = c.current_worker && &c.current_worker->io() == req_.owner && c.sched && !c.sched->is_shutdown();
+        bool can_rearm = c.io == req_.owner && c.sched && !c.sched->is_shutdown();
         int err = -ECANCELED;
         if (can_rearm) {
           try {
