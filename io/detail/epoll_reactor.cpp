@@ -43,9 +43,9 @@
 #include <utility>
 #include <vector>
 
+#include "../../runtime/detail/fault.hpp"
 #include "../../runtime/detail/reactor.hpp"
 #include "dir_op.hpp"
-#include "fault.hpp"
 #include "op_table.hpp"
 #include "wake_gate.hpp"
 

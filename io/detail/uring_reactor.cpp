@@ -49,10 +49,10 @@
 #include <system_error>
 #include <vector>
 
+#include "../../runtime/detail/fault.hpp"
 #include "../../runtime/detail/reactor.hpp"
 #include "backend_probe.hpp"
 #include "dir_op.hpp"
-#include "fault.hpp"
 #include "multishot_accept.hpp"
 #include "op_table.hpp"
 #include "wake_gate.hpp"

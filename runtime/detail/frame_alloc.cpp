@@ -12,14 +12,14 @@
 //
 // A block belongs to exactly one of: a user, one thread cache list, one depot list.
 //
-// Fault injection: with an allocation fault armed (io/detail/fault.hpp), frame_alloc fails
+// Fault injection: with an allocation fault armed (fault.hpp), frame_alloc fails
 // with std::bad_alloc as told; a region the kernel refuses (mmap) is std::bad_alloc too.
 // Without the pool (sanitizers) frames go to ::operator new directly, where a test's
 // replacement counts them.
 
 #include "frame_alloc.hpp"
 
-#include "../../io/detail/fault.hpp"
+#include "fault.hpp"
 #include "sanitizers.hpp"
 
 #include <sys/mman.h>

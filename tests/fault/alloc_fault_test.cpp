@@ -4,7 +4,7 @@
 // end in std::bad_alloc reaching the caller, and leave as many blocks allocated as before.
 //
 // This file replaces the global operator new/delete of the fault_tests binary: every
-// allocation asks io/detail/fault.hpp whether to fail, and is counted. Coroutine frames from the
+// allocation asks runtime/detail/fault.hpp whether to fail, and is counted. Coroutine frames from the
 // frame pool (runtime/detail/frame_alloc.cpp) ask the same question there.
 
 #include <doctest/doctest.h>
@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "../../io/detail/fault.hpp"
+#include "../../runtime/detail/fault.hpp"
 #include "../../io/detail/read_stash.hpp"
 #include "../../runtime/detail/sanitizers.hpp"
 #include "support/runtimes.hpp"

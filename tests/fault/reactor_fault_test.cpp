@@ -1,4 +1,4 @@
-// The reactors under injected faults (io/detail/fault.hpp) and real ones: peer resets in the
+// The reactors under injected faults (runtime/detail/fault.hpp) and real ones: peer resets in the
 // middle of a write, short transfers, EINTR storms, a completion queue that overflows and an
 // io_uring_enter that answers -EBUSY. Backend-generic unless a test says otherwise; the suite
 // runs under CORIO_BACKEND=uring and =epoll, and again under a seccomp filter that forbids
@@ -22,7 +22,7 @@
 #include <system_error>
 #include <vector>
 
-#include "../../io/detail/fault.hpp"
+#include "../../runtime/detail/fault.hpp"
 #include "support/fds.hpp"
 #include "support/runtimes.hpp"
 

@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "../../io/detail/fault.hpp"
+#include "../../runtime/detail/fault.hpp"
 #include "support/fds.hpp"
 #include "support/runtimes.hpp"
 

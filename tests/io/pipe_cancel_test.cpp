@@ -17,7 +17,7 @@
 #include <utility>
 #include <variant>
 
-#include "../../io/detail/fault.hpp"
+#include "../../runtime/detail/fault.hpp"
 #include "../../io/detail/stream_ops.hpp"
 #include "support/fds.hpp"
 #include "support/runtimes.hpp"

@@ -20,7 +20,7 @@
 #include <string>
 #include <system_error>
 
-#include "../../io/detail/fault.hpp"
+#include "../../runtime/detail/fault.hpp"
 #include "support/fds.hpp"
 #include "support/runtimes.hpp"
 #include "support/tls_certs.hpp"

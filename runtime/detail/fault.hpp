@@ -1,6 +1,6 @@
 #pragma once
-// Fault injection for tests: makes the reactors (uring_reactor.cpp, epoll_reactor.cpp) and the
-// frame allocator (runtime/detail/frame_alloc.cpp) misbehave on purpose, the way a kernel under
+// Fault injection for tests: makes the reactors (io/detail/uring_reactor.cpp, epoll_reactor.cpp)
+// and the frame allocator (frame_alloc.cpp) misbehave on purpose, the way a kernel under
 // pressure or a hostile peer would, so that the tests in tests/fault/ can show what the runtime
 // does then.
 //
@@ -39,8 +39,8 @@
 #include <optional>
 #include <thread>
 
-#include "../../runtime/detail/export.hpp"
-#include "../../runtime/detail/reactor.hpp"
+#include "export.hpp"
+#include "reactor.hpp"
 
 namespace corio::detail::fault {
 
