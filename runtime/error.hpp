@@ -1,7 +1,7 @@
 #pragma once
 // Exceptions the runtime throws. Each names the misuse or the event in its message.
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <stdexcept>
 #include <string>

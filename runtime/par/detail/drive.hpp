@@ -32,10 +32,6 @@
 #include "../join.hpp"
 #include "pool_core.hpp"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#endif
-
 namespace corio::par::detail {
 
 class loop_control {
@@ -61,7 +57,7 @@ class loop_control {
 /// A cheap clock for chunk sizing: cycles on x86, nanoseconds elsewhere.
 inline std::uint64_t ticks() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
-  return __rdtsc();
+  return __builtin_ia32_rdtsc();  // __rdtsc without <x86intrin.h>
 #else
   return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
 #endif
