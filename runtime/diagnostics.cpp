@@ -24,7 +24,7 @@
 #include <stdexcept>
 
 #include "detail/context.hpp"
-#include "detail/scheduler.hpp"
+#include "detail/worker.hpp"
 #include "metrics.hpp"
 
 namespace corio {

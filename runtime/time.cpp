@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <stdexcept>
 
-#include "detail/scheduler.hpp"
+#include "detail/worker.hpp"
 #include "runtime.hpp"
 
 namespace corio {

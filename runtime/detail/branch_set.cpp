@@ -14,7 +14,7 @@
 #include "branch_driver.hpp"
 #include "context.hpp"
 #include "frame_alloc.hpp"
-#include "scheduler.hpp"
+#include "worker.hpp"
 
 namespace corio::detail {
 
