@@ -525,7 +525,7 @@ bool scheduler::auto_advance(worker& self) {
     std::uint64_t now = now_tick();
     for (auto& w : workers_) fired += w->fire_timers(now);
     if (fired) {
-      if (!idle_.unpark_self(self.index())) self.searching_ = true;  // a notifier already woke us
+      if (idle_.unpark_self(self.index())) self.searching_ = true;  // a notifier already woke us
       return true;
     }
   }

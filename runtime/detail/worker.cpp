@@ -213,14 +213,15 @@ void worker::park(const std::atomic<bool>& done) {
     } while (std::chrono::steady_clock::now() < until);
   }
   idle& id = sched_.idle_;
-  bool last_searcher = id.transition_to_parked(index_, searching_);
+  bool pending = id.park(index_, searching_, [this](bool every_queue) {
+    if (!sched_.inject_.empty()) return true;
+    if (every_queue)
+      for (auto& w : sched_.workers_)
+        if (!w->queue_.empty()) return true;
+    return false;
+  });
   searching_ = false;
-  // Work published before we were on the sleeper list may have found nobody to wake.
-  if (last_searcher || !sched_.inject_.empty()) {
-    bool work = !sched_.inject_.empty();
-    for (auto& w : sched_.workers_) work = work || !w->queue_.empty();
-    if (work) sched_.notify_parked();
-  }
+  if (pending) sched_.notify_parked();
   counters::bump(stats.parks);
   while (!sched_.is_shutdown() && !done.load(std::memory_order_acquire)) {
     std::optional<std::chrono::nanoseconds> timeout;
@@ -248,12 +249,12 @@ void worker::park(const std::atomic<bool>& done) {
       return;
     }
     if (have_due || has_local_work()) {
-      if (!id.unpark_self(index_)) searching_ = true;
+      searching_ = id.unpark_self(index_);
       if (have_due) fire_own_timers(now_tick);
       return;
     }
   }
-  if (!id.unpark_self(index_)) searching_ = true;
+  searching_ = id.unpark_self(index_);
 }
 
 void worker::poll(task_header* t) {
