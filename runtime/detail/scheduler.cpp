@@ -205,10 +205,9 @@ runtime_config resolved(runtime_config cfg) {
 scheduler::scheduler(runtime_config cfg)
     : cfg_(resolved(std::move(cfg))),
       backend_(cfg_.backend ? *cfg_.backend : default_backend()),
-      start_(std::chrono::steady_clock::now()),
+      clock_(cfg_.start_paused),
       idle_(cfg_.workers) {
   const std::uint32_t n = cfg_.workers;
-  paused_.store(cfg_.start_paused, std::memory_order_relaxed);
   workers_.reserve(n);
   for (std::uint32_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
   start_watchdog();  // before register_live: nothing to undo if it throws
@@ -456,78 +455,6 @@ void scheduler::destroy_remaining() {
       finish_cancelled(t);
     }
     t->drop_ref();  // the registry's
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// time
-
-std::chrono::steady_clock::time_point scheduler::now() const noexcept {
-  if (paused()) return start_ + std::chrono::nanoseconds(virtual_ns_.load(std::memory_order_acquire));
-  return std::chrono::steady_clock::now();
-}
-
-std::uint64_t scheduler::now_tick() const noexcept { return tick_of(now()); }
-
-std::uint64_t scheduler::tick_of(std::chrono::steady_clock::time_point t) const noexcept {
-  // The end of time (reachable only by the paused clock, which saturates there) is at or past
-  // every deadline: its tick is deadline_tick(max), rounded up like deadlines are, so a sleep
-  // until time_point::max() fires there instead of staying one tick ahead forever (the
-  // auto-advance loop would spin on it).
-  if (t == std::chrono::steady_clock::time_point::max()) return deadline_tick(t);
-  auto d = t - start_;
-  if (d.count() <= 0) return 0;
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-}
-
-std::uint64_t scheduler::deadline_tick(std::chrono::steady_clock::time_point tp) const noexcept {
-  if (tp <= start_) return 0;
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(tp - start_).count();  // tp > start_: no overflow
-  std::uint64_t u = static_cast<std::uint64_t>(ns);
-  return u / 1'000'000 + (u % 1'000'000 != 0);
-}
-
-std::chrono::steady_clock::time_point scheduler::tick_time(std::uint64_t tick) const noexcept {
-  using namespace std::chrono;
-  auto max_ms = duration_cast<milliseconds>(steady_clock::time_point::max() - start_).count();
-  if (tick >= static_cast<std::uint64_t>(max_ms)) return steady_clock::time_point::max();
-  return start_ + milliseconds(tick);
-}
-
-void scheduler::advance(std::chrono::nanoseconds d) {
-  if (!paused()) throw usage_error("corio::time::advance: time is not paused (build the runtime with start_paused)");
-  if (d.count() < 0) throw std::invalid_argument("corio::time::advance: negative duration");
-  std::lock_guard lock(advance_mutex_);
-  // Saturates at the end of time (now() == time_point::max()), where auto-advance also stops.
-  std::int64_t cur = virtual_ns_.load(std::memory_order_acquire);
-  std::int64_t limit = (std::chrono::steady_clock::time_point::max() - start_).count();
-  std::int64_t room = std::max<std::int64_t>(0, limit - cur);
-  virtual_ns_.store(cur + std::min<std::int64_t>(d.count(), room), std::memory_order_release);
-  std::uint64_t now = now_tick();
-  for (auto& w : workers_) w->fire_timers(now);
-}
-
-bool scheduler::auto_advance(worker& self) {
-  // One advancer at a time, and only while every worker is idle. The advancer counts itself
-  // awake before letting go of the lock, so a second idle worker cannot jump the clock again
-  // while the tasks woken by the first jump are still to run.
-  std::lock_guard lock(advance_mutex_);
-  if (idle_.num_unparked() != 0 || !inject_.empty()) return false;
-  for (;;) {
-    std::optional<std::uint64_t> next;
-    for (auto& w : workers_)
-      if (auto t = w->next_timer_tick()) next = next ? std::min(*next, *t) : *t;
-    if (!next) return false;
-    auto target = tick_time(*next) - start_;
-    std::int64_t target_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(target).count();
-    if (target_ns > virtual_ns_.load(std::memory_order_acquire)) virtual_ns_.store(target_ns, std::memory_order_release);
-    std::size_t fired = 0;
-    std::uint64_t now = now_tick();
-    for (auto& w : workers_) fired += w->fire_timers(now);
-    if (fired) {
-      if (idle_.unpark_self(self.index())) self.searching_ = true;  // a notifier already woke us
-      return true;
-    }
   }
 }
 

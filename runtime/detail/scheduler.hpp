@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../diagnostics.hpp"
+#include "clock.hpp"
 #include "export.hpp"
 #include "idle.hpp"
 #include "inject_queue.hpp"
@@ -118,20 +119,9 @@ class scheduler {
   CORIO_API void shutdown();
   bool is_shutdown() const noexcept { return shutdown_.load(std::memory_order_acquire); }
 
-  // --- time ---
-  std::chrono::steady_clock::time_point now() const noexcept;
-  /// Ticks (ms since start): deadlines round up, the present rounds down, so nothing fires early.
-  std::uint64_t deadline_tick(std::chrono::steady_clock::time_point tp) const noexcept;
-  std::uint64_t now_tick() const noexcept;
-  /// The tick of instant `t` (rounded down, as now_tick).
-  std::uint64_t tick_of(std::chrono::steady_clock::time_point t) const noexcept;
-  std::chrono::steady_clock::time_point tick_time(std::uint64_t tick) const noexcept;
-  bool paused() const noexcept { return paused_.load(std::memory_order_acquire); }
-  /// Paused time only: moves the clock forward by d and fires what is due.
-  void advance(std::chrono::nanoseconds d);
-  /// Paused time, called by parked worker `self`: if every worker is idle, jump to the earliest
-  /// timer and fire it. Returns true if something fired; `self` is then counted awake again.
-  bool auto_advance(worker& self);
+  // --- time (clock.hpp) ---
+  runtime_clock& clock() noexcept { return clock_; }
+  const runtime_clock& clock() const noexcept { return clock_; }
 
   CORIO_API void fill_metrics(runtime_metrics& m) const;
   /// Live tasks of every worker (diagnostics.cpp); waits up to `wait` for busy workers.
@@ -168,9 +158,7 @@ class scheduler {
 
   runtime_config cfg_;
   backend_kind backend_;
-  std::chrono::steady_clock::time_point start_;
-  std::atomic<bool> paused_{false};
-  std::atomic<std::int64_t> virtual_ns_{0};          // paused clock: ns since start_
+  runtime_clock clock_;
   std::vector<std::unique_ptr<worker>> workers_;
   inject_queue inject_;
   idle idle_;
@@ -185,7 +173,6 @@ class scheduler {
   task_registry foreign_owned_;
   std::atomic<std::uint64_t> foreign_clock_{1};
   std::mutex shutdown_mutex_;
-  std::mutex advance_mutex_;  // serialises jumps of the paused clock
 
   // The blocking pool: created under blocking_mutex_, read through blocking_ptr_.
   std::mutex blocking_mutex_;

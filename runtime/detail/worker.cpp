@@ -161,8 +161,8 @@ void worker::stop_searching() {
 bool worker::maintenance(std::optional<std::chrono::steady_clock::time_point>& now) {
   std::size_t n = reactor_->park(std::chrono::nanoseconds::zero());
   if (timers_armed.load(std::memory_order_relaxed) != 0) {  // no clock read without timers
-    now = sched_.now();
-    n += fire_own_timers(sched_.tick_of(*now));
+    now = sched_.clock().now();
+    n += fire_own_timers(sched_.clock().tick_of(*now));
   }
   return n > 0;
 }
@@ -205,7 +205,7 @@ void worker::park(const std::atomic<bool>& done) {
   // timer would fire that much later, well inside its 1 ms tick).
   std::optional<std::chrono::steady_clock::time_point> now;
   if (maintenance(now) && has_local_work()) return;
-  if (searching_ && !sched_.paused() && reactor_->no_io_in_flight()) {  // step 4 at the top
+  if (searching_ && !sched_.clock().paused() && reactor_->no_io_in_flight()) {  // step 4 at the top
     const auto until = std::chrono::steady_clock::now() + search_spin;
     do {
       if (!sched_.inject_.empty() || has_local_work()) return;
@@ -225,11 +225,14 @@ void worker::park(const std::atomic<bool>& done) {
   counters::bump(stats.parks);
   while (!sched_.is_shutdown() && !done.load(std::memory_order_acquire)) {
     std::optional<std::chrono::nanoseconds> timeout;
-    if (sched_.paused()) {
-      if (sched_.auto_advance(*this)) return;  // timers fired into our queue; we count as awake
+    if (sched_.clock().paused()) {
+      if (auto searching = sched_.clock().auto_advance(sched_, *this)) {  // our timers fired: we count as awake
+        searching_ = *searching;
+        return;
+      }
     } else if (auto tick = own_timer_hint()) {
-      if (!now) now = sched_.now();
-      auto left = sched_.tick_time(*tick) - *now;
+      if (!now) now = sched_.clock().now();
+      auto left = sched_.clock().tick_time(*tick) - *now;
       timeout = std::max(std::chrono::nanoseconds::zero(), std::chrono::duration_cast<std::chrono::nanoseconds>(left));
     }
     if (!has_local_work()) reactor_->park(timeout);
@@ -240,8 +243,8 @@ void worker::park(const std::atomic<bool>& done) {
     // so its own relaxed count is never 0 while one is armed.)
     auto due = own_timer_hint();
     now.reset();
-    if (due) now = sched_.now();
-    const std::uint64_t now_tick = due ? sched_.tick_of(*now) : 0;
+    if (due) now = sched_.clock().now();
+    const std::uint64_t now_tick = due ? sched_.clock().tick_of(*now) : 0;
     bool have_due = due && *due <= now_tick;
     if (!id.is_parked(index_)) {
       searching_ = true;  // a notifier took us off the list and counted us as searching

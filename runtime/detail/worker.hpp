@@ -32,13 +32,17 @@ class worker {
   /// This worker's reactor; tasks start I/O on the reactor of the worker polling them.
   reactor& io() noexcept { return *reactor_; }
 
-  // --- timers (any thread; the wheel is behind wheel_mutex_) ---
+  // --- timers (the wheel is behind wheel_mutex_) ---
+  /// On this worker's thread (a task it polls arms its timers here).
   void arm_timer(timer_node* n);
-  /// Returns true if `n` was still armed (it will not fire now); false if it already fired.
+  /// Any thread. Returns true if `n` was still armed (it will not fire now); false if it
+  /// already fired.
   bool disarm_timer(timer_node* n) noexcept;
-  /// The exact earliest tick at which fire_timers would find work (takes the lock).
+  /// Any thread (the paused clock's auto-advance): the exact earliest tick at which
+  /// fire_timers would find work (takes the lock).
   std::optional<std::uint64_t> next_timer_tick();
-  /// Fires every timer due at `now_tick`; returns how many fired.
+  /// On this worker's thread only: fires every timer due at `now_tick`; returns how many fired.
+  /// Other threads that move the paused clock unpark the worker instead (clock.cpp).
   std::size_t fire_timers(std::uint64_t now_tick);
 
   // --- scheduling, on this worker's own thread ---
