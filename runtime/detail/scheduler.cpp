@@ -202,15 +202,16 @@ runtime_config resolved(runtime_config cfg) {
 }
 }  // namespace
 
-scheduler::scheduler(runtime_config cfg)
+scheduler::scheduler(runtime_config cfg, runtime_services& services)
     : cfg_(resolved(std::move(cfg))),
+      services_(services),
       backend_(cfg_.backend ? *cfg_.backend : default_backend()),
       clock_(cfg_.start_paused),
       idle_(cfg_.workers) {
   const std::uint32_t n = cfg_.workers;
   workers_.reserve(n);
   for (std::uint32_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
-  start_watchdog();  // before register_live: nothing to undo if it throws
+  services_.start_watchdog(*this);  // before register_live: nothing to undo if it throws
   register_live();
   if (cfg_.current_thread) return;
   threads_.reserve(n);
@@ -415,7 +416,7 @@ void scheduler::shutdown() {
     throw usage_error("corio::runtime::shutdown called from one of the runtime's own worker threads");
   std::lock_guard lock(shutdown_mutex_);
   if (closed_.load(std::memory_order_acquire)) return;
-  stop_watchdog();
+  services_.stop_watchdog();
   shutdown_.store(true, std::memory_order_release);
   for (auto& w : workers_) w->unpark();
   for (auto& th : threads_)
@@ -434,7 +435,7 @@ void scheduler::shutdown() {
   }
   // Blocking jobs (spawn_blocking): cancel the queued ones, wait for the running ones (their
   // wakes are refused now), before the frames that await them are destroyed.
-  shutdown_blocking();
+  services_.shutdown_blocking();
   destroy_remaining();
   unregister_live();  // from here on, wakes from other threads no longer touch this runtime
 }
@@ -487,7 +488,7 @@ void scheduler::fill_metrics(runtime_metrics& m) const {
   m.tasks_spawned = spawned;
   m.tasks_alive = spawned >= completed ? spawned - completed : 0;
   m.injection_queue_depth = inject_.size();
-  m.blocking_threads = blocking_threads();
+  m.blocking_threads = services_.blocking_threads();
   std::uint64_t fibers_done = fibers_finished.load(std::memory_order_relaxed);  // first: alive never underflows
   m.fibers_started = fibers_started.load(std::memory_order_relaxed);
   m.fibers_alive = m.fibers_started >= fibers_done ? m.fibers_started - fibers_done : 0;

@@ -23,6 +23,7 @@
 #include "inject_queue.hpp"
 #include "local_queue.hpp"
 #include "reactor.hpp"
+#include "services.hpp"
 #include "spawn.hpp"
 #include "task_header.hpp"
 #include "timer_wheel.hpp"
@@ -36,10 +37,6 @@ namespace corio::detail {
 
 class scheduler;
 class worker;
-class blocking_pool;
-struct blocking_pool_deleter {
-  void operator()(blocking_pool* p) const noexcept;
-};
 
 /// The tasks a worker (or the outside world) spawned, so that shutdown can find and destroy
 /// every frame still alive. Each entry holds a reference; completed tasks are swept out lazily
@@ -89,7 +86,8 @@ void destroy_frame(scheduler& s, std::coroutine_handle<> root, std::uint64_t id)
 
 class scheduler {
  public:
-  CORIO_API explicit scheduler(runtime_config cfg);
+  /// `services`: the runtime's, which outlive the scheduler (runtime.cpp).
+  CORIO_API scheduler(runtime_config cfg, runtime_services& services);
   CORIO_API ~scheduler();
 
   // --- spawning and waking ---
@@ -124,8 +122,6 @@ class scheduler {
   const runtime_clock& clock() const noexcept { return clock_; }
 
   CORIO_API void fill_metrics(runtime_metrics& m) const;
-  /// Live tasks of every worker (diagnostics.cpp); waits up to `wait` for busy workers.
-  CORIO_API task_dump dump_tasks(std::chrono::milliseconds wait);
   /// Fibers that got a stack / that finished with it (counted by runtime/fiber.cpp).
   std::atomic<std::uint64_t> fibers_started{0}, fibers_finished{0};
 
@@ -135,28 +131,20 @@ class scheduler {
   inject_queue& injected() noexcept { return inject_; }
   idle& idle_state() noexcept { return idle_; }
   backend_kind backend() const noexcept { return backend_; }
-
-  // --- blocking pool (spawn_blocking; defined in blocking_pool.cpp) ---
-  /// The runtime's blocking pool, started on first use (after shutdown: a shut-down pool,
-  /// which cancels what is submitted).
-  CORIO_API blocking_pool& blocking();
-  /// Cancels queued blocking jobs and waits for running ones (up to the configured timeout).
-  void shutdown_blocking() noexcept;
-  std::size_t blocking_threads() const noexcept;
+  /// The runtime's blocking pool, watchdog and dumps (services.hpp).
+  runtime_services& services() noexcept { return services_; }
 
  private:
   friend class worker;
+  friend class runtime_services;  // a dump lists the tasks spawned from outside too
   void destroy_remaining();
   void register_live();
   void unregister_live() noexcept;
   void count_completed() noexcept;
   std::uint64_t next_id(worker* w) noexcept;
-  // Diagnostics (diagnostics.cpp).
-  void start_watchdog();
-  void stop_watchdog() noexcept;
-  void watch_for_blocking();
 
   runtime_config cfg_;
+  runtime_services& services_;
   backend_kind backend_;
   runtime_clock clock_;
   std::vector<std::unique_ptr<worker>> workers_;
@@ -174,22 +162,6 @@ class scheduler {
   std::atomic<std::uint64_t> foreign_clock_{1};
   std::mutex shutdown_mutex_;
 
-  // The blocking pool: created under blocking_mutex_, read through blocking_ptr_.
-  std::mutex blocking_mutex_;
-  std::unique_ptr<blocking_pool, blocking_pool_deleter> blocking_;
-  std::atomic<blocking_pool*> blocking_ptr_{nullptr};
-  bool blocking_closed_ = false;  // shutdown_blocking() ran; guarded by blocking_mutex_
-
-  // Diagnostics: the blocking watchdog, and the dump being answered.
-  std::chrono::milliseconds blocking_threshold_{0};
-  std::thread watchdog_;
-  std::mutex watchdog_mutex_;
-  std::condition_variable watchdog_cv_;
-  bool watchdog_stop_ = false;  // guarded by watchdog_mutex_
-  struct dump_state;
-  std::mutex dump_call_mutex_;  // one dump at a time
-  std::mutex dump_mutex_;       // guards dump_
-  std::shared_ptr<dump_state> dump_;
 };
 
 }  // namespace corio::detail

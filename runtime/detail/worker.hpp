@@ -71,6 +71,7 @@ class worker {
 
  private:
   friend class scheduler;
+  friend class runtime_services;  // the watchdog turns the probe on, a dump asks for tasks
   task_header* next_task();
   task_header* steal_work();
   task_header* take_injected();
