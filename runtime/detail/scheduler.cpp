@@ -348,10 +348,6 @@ void scheduler::schedule(task_header* t, bool yield) {
   notify_parked();
 }
 
-void scheduler::notify_parked() {
-  if (auto w = idle_.worker_to_notify()) workers_[*w]->unpark();
-}
-
 void scheduler::complete(task_header* t, std::exception_ptr* exc) {
   // A task with a result slot: the outcome moves there and the frame goes now, before anyone
   // can learn that the task finished (task_header.hpp).

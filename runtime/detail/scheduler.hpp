@@ -104,7 +104,7 @@ class scheduler {
   /// Queues a task that just became notified (wake/abort), or is queued by its owner (spawn,
   /// yield). `yield`: behind the others, never in the LIFO slot.
   void schedule(task_header* t, bool yield);
-  void notify_parked();
+  void notify_parked();  ///< defined in worker.hpp
 
   // --- completion (called by workers, and by shutdown for tasks it destroys) ---
   void complete(task_header* t, std::exception_ptr* exc);

@@ -93,16 +93,6 @@ std::size_t worker::fire_own_timers(std::uint64_t now_tick) {
   return fire_timers(now_tick);
 }
 
-void worker::push_local(task_header* t, bool lifo) {
-  if (lifo) {
-    task_header* prev = std::exchange(lifo_, t);
-    if (!prev) return;  // the slot was free: this worker runs it next, nothing to steal
-    t = prev;
-  }
-  queue_.push_back(t, [this](task_header* const* ts, std::size_t n) { sched_.inject_.push(ts, n); });
-  sched_.notify_parked();
-}
-
 task_header* worker::take_injected() {
   if (sched_.inject_.empty()) return nullptr;
   std::size_t want = std::min<std::size_t>(sched_.inject_.size() / sched_.num_workers() + 1, inject_batch);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <source_location>
+#include <utility>
 
 #include "local_queue.hpp"
 #include "reactor.hpp"
@@ -128,5 +129,22 @@ class worker {
   static constexpr std::uint64_t no_due = ~std::uint64_t{0};
   std::atomic<std::uint64_t> next_due_{no_due};
 };
+
+// Inline: every spawn and wake from a worker goes through these two (scheduler.cpp queues, the
+// loop in worker.cpp re-queues), and they are a few instructions each.
+
+inline void worker::push_local(task_header* t, bool lifo) {
+  if (lifo) {
+    task_header* prev = std::exchange(lifo_, t);
+    if (!prev) return;  // the slot was free: this worker runs it next, nothing to steal
+    t = prev;
+  }
+  queue_.push_back(t, [this](task_header* const* ts, std::size_t n) { sched_.inject_.push(ts, n); });
+  sched_.notify_parked();
+}
+
+inline void scheduler::notify_parked() {
+  if (auto w = idle_.worker_to_notify()) workers_[*w]->unpark();
+}
 
 }  // namespace corio::detail
