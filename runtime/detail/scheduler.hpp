@@ -1,10 +1,12 @@
 #pragma once
-// The multi-threaded work-stealing scheduler behind corio::runtime. Protocol notes are at the
-// top of scheduler.cpp; the task state machine is in task_header.hpp.
+// The multi-threaded work-stealing scheduler behind corio::runtime: spawning, waking,
+// completion and shutdown. Its parts each have a file: a worker and its loop (worker.hpp), the
+// idle set (idle.hpp), the clock (clock.hpp); the blocking pool, the watchdog and the dumps
+// are the runtime's (services.hpp). Protocol notes are at the top of scheduler.cpp; the task
+// state machine is in task_header.hpp.
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -21,13 +23,10 @@
 #include "export.hpp"
 #include "idle.hpp"
 #include "inject_queue.hpp"
-#include "local_queue.hpp"
 #include "reactor.hpp"
 #include "services.hpp"
 #include "spawn.hpp"
 #include "task_header.hpp"
-#include "timer_wheel.hpp"
-#include "../../sync/detail/spin_lock.hpp"
 
 namespace corio {
 struct runtime_metrics;
@@ -161,7 +160,6 @@ class scheduler {
   task_registry foreign_owned_;
   std::atomic<std::uint64_t> foreign_clock_{1};
   std::mutex shutdown_mutex_;
-
 };
 
 }  // namespace corio::detail
