@@ -212,7 +212,7 @@ task<void> dump_tasks_on(int signo, std::function<void(const task_dump&)> out) {
     detail::scheduler& s = detail::current_scheduler("corio::signal::dump_tasks_on");
     for (;;) {
       co_await l.recv();
-      task_dump d = s.dump_tasks(std::chrono::seconds(1));
+      task_dump d = s.services().dump_tasks(s, std::chrono::seconds(1));
       if (out)
         out(d);
       else

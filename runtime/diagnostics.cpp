@@ -6,6 +6,7 @@
 // at the end of the poll it makes it even. The watchdog trusts fields read between two equal,
 // odd sequence values, and reports each poll at most once (it remembers the sequence value).
 //
+// The watchdog and the dumps belong to the runtime (detail/services.hpp), not the scheduler.
 // A dump sets each worker's `dump_wanted_` and unparks it; the worker adds its registry's live
 // tasks between two polls (or as soon as its park returns). Only registry entries are read, and
 // only fields that are atomic or fixed at spawn.
@@ -24,7 +25,8 @@
 #include <stdexcept>
 
 #include "detail/context.hpp"
-#include "detail/scheduler.hpp"
+#include "detail/services.hpp"
+#include "detail/worker.hpp"
 #include "metrics.hpp"
 
 namespace corio {
@@ -155,14 +157,16 @@ void worker::probe_end() noexcept {
   probe.seq.store(probe.seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
-void scheduler::start_watchdog() {
-  blocking_threshold_ = blocking_threshold_from(cfg_);
+runtime_services::~runtime_services() { stop_watchdog(); }
+
+void runtime_services::start_watchdog(scheduler& s) {
+  blocking_threshold_ = blocking_threshold_from(s.config());
   if (blocking_threshold_.count() == 0) return;
-  for (auto& w : workers_) w->probing_ = true;
-  watchdog_ = std::thread([this] { watch_for_blocking(); });
+  for (std::uint32_t i = 0; i < s.num_workers(); ++i) s.worker_at(i).probing_ = true;  // before they run
+  watchdog_ = std::thread([this, &s] { watch_for_blocking(s); });
 }
 
-void scheduler::stop_watchdog() noexcept {
+void runtime_services::stop_watchdog() noexcept {
   if (!watchdog_.joinable()) return;
   {
     std::lock_guard lock(watchdog_mutex_);
@@ -172,17 +176,17 @@ void scheduler::stop_watchdog() noexcept {
   watchdog_.join();
 }
 
-void scheduler::watch_for_blocking() {
+void runtime_services::watch_for_blocking(scheduler& s) {
   pthread_setname_np(pthread_self(), "corio-watchdog");
   using std::chrono::milliseconds;
   const milliseconds period = std::clamp(blocking_threshold_ / 4, milliseconds(1), milliseconds(250));
-  std::vector<std::uint64_t> reported(workers_.size(), 0);  // per worker: the poll last reported
+  std::vector<std::uint64_t> reported(s.num_workers(), 0);  // per worker: the poll last reported
   std::unique_lock lock(watchdog_mutex_);
   while (!watchdog_cv_.wait_for(lock, period, [&] { return watchdog_stop_; })) {
     lock.unlock();
     const std::int64_t now = coarse_ms();
-    for (std::size_t i = 0; i < workers_.size(); ++i) {
-      worker::poll_probe& p = workers_[i]->probe;
+    for (std::uint32_t i = 0; i < s.num_workers(); ++i) {
+      worker::poll_probe& p = s.worker_at(i).probe;
       const std::uint64_t seq = p.seq.load(std::memory_order_acquire);
       if (!(seq & 1) || reported[i] == seq) continue;
       blocking_report r;
@@ -197,8 +201,8 @@ void scheduler::watch_for_blocking() {
       r.worker = static_cast<unsigned>(i);
       r.threshold = blocking_threshold_;
       try {
-        if (cfg_.on_blocking)
-          cfg_.on_blocking(r);
+        if (s.config().on_blocking)
+          s.config().on_blocking(r);
         else
           fmt::print(stderr, "{}\n", r.to_string());
       } catch (...) {
@@ -211,7 +215,7 @@ void scheduler::watch_for_blocking() {
 
 // --- task dumps ---
 
-struct scheduler::dump_state {
+struct runtime_services::dump_state {
   std::mutex m;
   std::condition_variable cv;
   std::vector<task_info> tasks;
@@ -232,29 +236,30 @@ struct scheduler::dump_state {
 
 void worker::answer_dump() {
   if (!dump_wanted_.exchange(false, std::memory_order_acquire)) return;
-  std::shared_ptr<scheduler::dump_state> d;
-  {
-    std::lock_guard lock(sched_.dump_mutex_);
-    d = sched_.dump_;
-  }
+  std::shared_ptr<runtime_services::dump_state> d = sched_.services().current_dump();
   if (!d) return;  // that dump gave up on us already
   std::vector<task_info> mine;
   owned_.for_each([&](const task_header* t) { add_live(mine, t); });
   d->add(index_, std::move(mine));
 }
 
-task_dump scheduler::dump_tasks(std::chrono::milliseconds wait) {
+std::shared_ptr<runtime_services::dump_state> runtime_services::current_dump() {
+  std::lock_guard lock(dump_mutex_);
+  return dump_;
+}
+
+task_dump runtime_services::dump_tasks(scheduler& s, std::chrono::milliseconds wait) {
   std::lock_guard one_at_a_time(dump_call_mutex_);
   auto d = std::make_shared<dump_state>();
-  d->answered.assign(workers_.size(), false);
-  d->pending = workers_.size();
+  d->answered.assign(s.num_workers(), false);
+  d->pending = s.num_workers();
   {
     std::lock_guard lock(dump_mutex_);
     dump_ = d;
   }
   thread_context& c = this_thread();
-  worker* self = c.sched == this ? c.current_worker : nullptr;
-  for (auto& w : workers_) {
+  worker* self = c.sched == &s ? c.current_worker : nullptr;
+  for (auto& w : s.workers_) {
     if (w.get() == self) continue;
     w->dump_wanted_.store(true, std::memory_order_release);
     w->unpark();
@@ -265,8 +270,8 @@ task_dump scheduler::dump_tasks(std::chrono::milliseconds wait) {
   }
   std::vector<task_info> foreign;
   {
-    std::lock_guard lock(foreign_mutex_);
-    foreign_owned_.for_each([&](const task_header* t) { add_live(foreign, t); });
+    std::lock_guard lock(s.foreign_mutex_);
+    s.foreign_owned_.for_each([&](const task_header* t) { add_live(foreign, t); });
   }
   task_dump out;
   {

@@ -21,7 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "detail/scheduler.hpp"
+#include "detail/worker.hpp"
 
 namespace corio {
 

@@ -43,9 +43,19 @@ void check_block_on_allowed(const char* what) {
     throw usage_error(fmt::format("{} called on a runtime worker thread; inside a task, co_await the task instead", what));
 }
 
-void scheduler_deleter::operator()(scheduler* s) const noexcept { delete s; }
+namespace {
+// A runtime's parts: its services (blocking pool, watchdog, dumps), then its scheduler, which
+// is destroyed first: its shutdown stops the watchdog and the pool at their steps. The runtime
+// holds the scheduler's address; the deleter finds the whole from the services.
+struct runtime_core : runtime_services {
+  scheduler sched;
+  explicit runtime_core(runtime_config cfg) : sched(std::move(cfg), *this) {}
+};
+}  // namespace
 
-scheduler_ptr make_scheduler(runtime_config cfg) { return scheduler_ptr(new scheduler(std::move(cfg))); }
+void scheduler_deleter::operator()(scheduler* s) const noexcept { delete static_cast<runtime_core*>(&s->services()); }
+
+scheduler_ptr make_scheduler(runtime_config cfg) { return scheduler_ptr(&(new runtime_core(std::move(cfg)))->sched); }
 
 task_header* spawn_root(scheduler& s, std::coroutine_handle<> root, const result_ops* result, completion_listener* listener,
                         std::source_location where) {
@@ -69,7 +79,7 @@ runtime_metrics runtime::metrics() const {
   return m;
 }
 
-task_dump runtime::dump_tasks(std::chrono::milliseconds wait) const { return sched_->dump_tasks(wait); }
+task_dump runtime::dump_tasks(std::chrono::milliseconds wait) const { return sched_->services().dump_tasks(*sched_, wait); }
 
 unsigned runtime::worker_count() const noexcept { return sched_->num_workers(); }
 

@@ -5,14 +5,14 @@
 #include <cstdint>
 #include <stdexcept>
 
-#include "detail/scheduler.hpp"
+#include "detail/worker.hpp"
 #include "runtime.hpp"
 
 namespace corio {
 
 clock::time_point now() noexcept {
   detail::scheduler* s = detail::this_thread().sched;
-  return s ? s->now() : clock::now();
+  return s ? s->clock().now() : clock::now();
 }
 
 namespace detail {
@@ -43,7 +43,7 @@ sleep_awaitable::~sleep_awaitable() {
 bool sleep_awaitable::await_ready() {
   detail::scheduler* s = detail::this_thread().sched;
   if (!s) throw usage_error("corio::sleep: must be awaited inside a task running on a corio runtime");
-  due_ = deadline_ <= s->now();
+  due_ = deadline_ <= s->clock().now();
   return due_ && detail::coop_consume();
 }
 
@@ -54,7 +54,7 @@ std::coroutine_handle<> sleep_awaitable::await_suspend(std::coroutine_handle<> h
   // due and fires at the worker's next timer pass: no second clock read here.)
   if (due_) return detail::yield_to_scheduler(h, "corio::sleep");
   waker_ = detail::make_waker(h, "corio::sleep");
-  static_cast<detail::timer_node&>(*this).deadline = c.sched->deadline_tick(deadline_);
+  static_cast<detail::timer_node&>(*this).deadline = c.sched->clock().deadline_tick(deadline_);
   this->fire = &on_fire;
   armed_on_ = c.current_worker;
   armed_on_->arm_timer(this);
@@ -109,13 +109,14 @@ task<clock::time_point> interval::tick() {
 namespace time {
 
 task<void> advance(clock::duration d) {
-  detail::current_scheduler("corio::time::advance").advance(d);
+  detail::scheduler& s = detail::current_scheduler("corio::time::advance");
+  s.clock().advance(s, d);
   co_await yield_now();
 }
 
 bool is_paused() noexcept {
   detail::scheduler* s = detail::this_thread().sched;
-  return s && s->paused();
+  return s && s->clock().paused();
 }
 
 }  // namespace time

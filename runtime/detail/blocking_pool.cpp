@@ -472,29 +472,30 @@ void blocking_pool::shutdown() noexcept {
 }
 
 // ---------------------------------------------------------------------------------------------
-// the scheduler's pool
+// the runtime's pool (services.hpp)
 
 void blocking_pool_deleter::operator()(blocking_pool* p) const noexcept { delete p; }
 
-void submit_blocking(scheduler& s, blocking_job* j) { s.blocking().submit(j); }
+void submit_blocking(scheduler& s, blocking_job* j) { s.services().blocking(s).submit(j); }
 
-blocking_pool& scheduler::blocking() {
+blocking_pool& runtime_services::blocking(const scheduler& s) {
   if (blocking_pool* p = blocking_ptr_.load(std::memory_order_acquire)) return *p;
   std::lock_guard lock(blocking_mutex_);
   if (blocking_pool* p = blocking_ptr_.load(std::memory_order_relaxed)) return *p;
+  const runtime_config& cfg = s.config();
   blocking_config bc;
-  bc.max_threads = cfg_.max_blocking_threads;
-  bc.keep_alive = cfg_.blocking_keep_alive;
-  bc.shutdown_timeout = cfg_.blocking_shutdown_timeout;
-  bc.on_unhandled_exception = cfg_.on_unhandled_exception;
-  bc.thread_name = cfg_.thread_name.substr(0, 10) + "-blk";
+  bc.max_threads = cfg.max_blocking_threads;
+  bc.keep_alive = cfg.blocking_keep_alive;
+  bc.shutdown_timeout = cfg.blocking_shutdown_timeout;
+  bc.on_unhandled_exception = cfg.on_unhandled_exception;
+  bc.thread_name = cfg.thread_name.substr(0, 10) + "-blk";
   blocking_.reset(new blocking_pool(std::move(bc)));
   if (blocking_closed_) blocking_->shutdown();  // spawn_blocking after shutdown: jobs cancel
   blocking_ptr_.store(blocking_.get(), std::memory_order_release);
   return *blocking_;
 }
 
-void scheduler::shutdown_blocking() noexcept {
+void runtime_services::shutdown_blocking() noexcept {
   blocking_pool* p;
   {
     std::lock_guard lock(blocking_mutex_);
@@ -504,7 +505,7 @@ void scheduler::shutdown_blocking() noexcept {
   if (p) p->shutdown();
 }
 
-std::size_t scheduler::blocking_threads() const noexcept {
+std::size_t runtime_services::blocking_threads() const noexcept {
   blocking_pool* p = blocking_ptr_.load(std::memory_order_acquire);
   return p ? p->threads() : 0;
 }

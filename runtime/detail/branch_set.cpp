@@ -14,7 +14,7 @@
 #include "branch_driver.hpp"
 #include "context.hpp"
 #include "frame_alloc.hpp"
-#include "scheduler.hpp"
+#include "worker.hpp"
 
 namespace corio::detail {
 
@@ -163,7 +163,7 @@ branch_driver::branch_driver(const char* what, const branch_spec* specs, std::ui
 branch_driver::~branch_driver() { finish(); }
 
 void branch_driver::arm(std::chrono::steady_clock::time_point deadline) {
-  arm(deadline, deadline <= this_thread().sched->now());
+  arm(deadline, deadline <= this_thread().sched->clock().now());
 }
 
 void branch_driver::arm(std::chrono::steady_clock::time_point deadline, bool passed) {
@@ -172,7 +172,7 @@ void branch_driver::arm(std::chrono::steady_clock::time_point deadline, bool pas
     set_->notify(bit(set_->size()));
     return;
   }
-  timer_node::deadline = c.sched->deadline_tick(deadline);
+  timer_node::deadline = c.sched->clock().deadline_tick(deadline);
   fire = &on_fire;
   armed_on_ = c.current_worker;
   armed_on_->arm_timer(this);

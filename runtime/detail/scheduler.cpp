@@ -1,26 +1,5 @@
-// The work-stealing scheduler.
-//
-// Worker loop, one iteration ("tick"):
-//   1. every 61 ticks: poll the reactor without waiting and fire due timers, and take work from
-//      the injection queue first (so neither I/O nor injected tasks starve behind a busy
-//      local queue);
-//   2. next task: the LIFO slot (at most 3 in a row), else the local queue, else a batch from
-//      the injection queue;
-//   3. nothing local: become a searcher (if fewer than half the workers search) and steal
-//      half of a random victim's queue, then try the injection queue again;
-//   4. still nothing: a searcher whose reactor has no operation in flight first spins for up
-//      to 50 µs, calling sched_yield between looks at its own queue and the injection queue
-//      (while it searches, a task woken from another thread wakes nobody: no eventfd write,
-//      no reactor wake-up on either side); then park in the reactor until the next timer
-//      deadline or an unpark. At most half the workers search, so at most half can spin, and
-//      the yield hands the core to any thread that wants it. With I/O in flight the worker
-//      parks at once, since completions are reaped only by parking (DEFER_TASKRUN rings).
-//      Measured on 2 cores (no spin against 50 µs): spawn_blocking 0.29 -> 0.21 s, mpsc
-//      0.46 -> 0.23 s, spawn_many 0.175 -> 0.154 s; tcp_echo and the timers unchanged.
-//
-// Polling a task: notified -> running (or straight to cancellation if `cancelled` is set),
-// resume the innermost suspended coroutine, then either complete it (root is done) or
-// running -> idle, re-queueing it if it was woken meanwhile or asked to yield.
+// The work-stealing scheduler: spawning, waking, completion and shutdown. The worker loop is in
+// worker.cpp, the idle set in idle.hpp.
 //
 // Waking: a task woken from inside a poll on this worker goes to the LIFO slot (message
 // ping-pong stays on one core); from elsewhere on this worker to the back of its queue; from
@@ -40,7 +19,6 @@
 
 #include <fmt/format.h>
 #include <pthread.h>
-#include <sched.h>
 
 #include <algorithm>
 #include <shared_mutex>
@@ -54,6 +32,7 @@
 #include "frame_alloc.hpp"
 #include "task_transitions.hpp"
 #include "unhandled.hpp"
+#include "worker.hpp"
 
 namespace corio::detail {
 
@@ -62,10 +41,18 @@ namespace ts = task_state;
 namespace {
 thread_local thread_context tls_context;
 
-constexpr std::uint32_t maintenance_interval = 61;
-constexpr std::uint32_t max_lifo_streak = 3;
-constexpr std::size_t inject_batch = 64;
-constexpr auto search_spin = std::chrono::microseconds(50);  // step 4 above
+
+// Join slot encoding: a task waker, or a completion_listener* tagged with the low bit.
+void notify_join(task_header* t, bool failed) noexcept {
+  auto bits = reinterpret_cast<std::uintptr_t>(std::exchange(t->join_waiter, nullptr));
+  if (bits & 1u)
+    reinterpret_cast<completion_listener*>(bits & ~std::uintptr_t{1})->on_complete(t, failed);
+  else if (bits)
+    wake(reinterpret_cast<task_header*>(bits));
+}
+}  // namespace
+
+thread_context& this_thread() noexcept { return tls_context; }
 
 // An exception a destructor throws while the frame is destroyed reaches the promise's
 // unhandled_exception (see thread_context::destroying) and is reported like a detached
@@ -81,18 +68,6 @@ void destroy_frame(scheduler& s, std::coroutine_handle<> root, std::uint64_t id)
   c.destroying = outer;
   if (!outer && c.destroy_exception) s.report_unhandled(std::exchange(c.destroy_exception, nullptr), id);
 }
-
-// Join slot encoding: a task waker, or a completion_listener* tagged with the low bit.
-void notify_join(task_header* t, bool failed) noexcept {
-  auto bits = reinterpret_cast<std::uintptr_t>(std::exchange(t->join_waiter, nullptr));
-  if (bits & 1u)
-    reinterpret_cast<completion_listener*>(bits & ~std::uintptr_t{1})->on_complete(t, failed);
-  else if (bits)
-    wake(reinterpret_cast<task_header*>(bits));
-}
-}  // namespace
-
-thread_context& this_thread() noexcept { return tls_context; }
 
 // ---------------------------------------------------------------------------------------------
 // task header operations
@@ -215,279 +190,6 @@ std::coroutine_handle<> symmetric_transfer(std::coroutine_handle<> to) noexcept 
 }
 
 // ---------------------------------------------------------------------------------------------
-// worker
-
-worker::worker(scheduler& s, std::uint32_t index)
-    : sched_(s), index_(index), rng_(0x9E3779B97F4A7C15ull * (index + 1)), reactor_(make_reactor(s.backend(), !s.config().current_thread)) {}
-
-worker::~worker() = default;
-
-void worker::unpark() noexcept { reactor_->unpark(); }
-
-void worker::arm_timer(timer_node* n) {
-  std::lock_guard lock(wheel_mutex_);
-  wheel_.insert(n);
-  if (n->deadline < next_due_.load(std::memory_order_relaxed)) next_due_.store(n->deadline, std::memory_order_relaxed);
-  bump_armed(1);
-}
-
-bool worker::disarm_timer(timer_node* n) noexcept {
-  std::lock_guard lock(wheel_mutex_);
-  if (!n->linked) return false;
-  wheel_.remove(n);
-  bump_armed(-1);
-  return true;
-}
-
-std::optional<std::uint64_t> worker::next_timer_tick() {
-  std::lock_guard lock(wheel_mutex_);
-  return wheel_.next_expiration();
-}
-
-std::size_t worker::fire_timers(std::uint64_t now_tick) {
-  if (timers_armed.load(std::memory_order_relaxed) == 0) return 0;
-  std::lock_guard lock(wheel_mutex_);
-  // Fired under the lock: a node's owner removes it under the same lock, so once that removal
-  // returns, the node is no longer being fired.
-  std::size_t n = wheel_.advance(now_tick, [](timer_entry* e) {
-    auto* node = static_cast<timer_node*>(e);
-    node->fire(node);
-  });
-  bump_armed(-static_cast<std::ptrdiff_t>(n));
-  next_due_.store(wheel_.next_expiration().value_or(no_due), std::memory_order_relaxed);
-  return n;
-}
-
-std::optional<std::uint64_t> worker::own_timer_hint() const noexcept {
-  if (timers_armed.load(std::memory_order_relaxed) == 0) return std::nullopt;
-  return next_due_.load(std::memory_order_relaxed);
-}
-
-std::size_t worker::fire_own_timers(std::uint64_t now_tick) {
-  if (timers_armed.load(std::memory_order_relaxed) == 0 || now_tick < next_due_.load(std::memory_order_relaxed)) return 0;
-  return fire_timers(now_tick);
-}
-
-void worker::push_local(task_header* t, bool lifo) {
-  if (lifo) {
-    task_header* prev = std::exchange(lifo_, t);
-    if (!prev) return;  // the slot was free: this worker runs it next, nothing to steal
-    t = prev;
-  }
-  queue_.push_back(t, [this](task_header* const* ts, std::size_t n) { sched_.inject_.push(ts, n); });
-  sched_.notify_parked();
-}
-
-task_header* worker::take_injected() {
-  if (sched_.inject_.empty()) return nullptr;
-  std::size_t want = std::min<std::size_t>(sched_.inject_.size() / sched_.num_workers() + 1, inject_batch);
-  task_header* batch[inject_batch];
-  std::size_t n = sched_.inject_.pop(batch, want);
-  if (n == 0) return nullptr;
-  for (std::size_t i = 1; i < n; ++i)
-    queue_.push_back(batch[i], [this](task_header* const* ts, std::size_t k) { sched_.inject_.push(ts, k); });
-  return batch[0];
-}
-
-task_header* worker::next_task() {
-  if (tick_ % maintenance_interval == 0)
-    if (task_header* t = take_injected()) return t;
-  if (lifo_) {
-    if (lifo_streak_ < max_lifo_streak) {
-      ++lifo_streak_;
-      return std::exchange(lifo_, nullptr);
-    }
-    // Too many hand-offs in a row: let the rest of the queue run first.
-    queue_.push_back(std::exchange(lifo_, nullptr),
-                     [this](task_header* const* ts, std::size_t n) { sched_.inject_.push(ts, n); });
-  }
-  lifo_streak_ = 0;
-  if (task_header* t = queue_.pop()) return t;
-  return take_injected();
-}
-
-task_header* worker::steal_work() {
-  const std::uint32_t n = sched_.num_workers();
-  if (n == 1) return nullptr;
-  if (!searching_) {
-    if (!sched_.idle_.transition_to_searching()) return nullptr;
-    searching_ = true;
-  }
-  rng_ ^= rng_ << 13;
-  rng_ ^= rng_ >> 7;
-  rng_ ^= rng_ << 17;
-  std::uint32_t start = static_cast<std::uint32_t>(rng_ % n);
-  for (std::uint32_t i = 0; i < n; ++i) {
-    std::uint32_t v = (start + i) % n;
-    if (v == index_) continue;
-    if (task_header* t = sched_.workers_[v]->queue_.steal_into(queue_)) {
-      counters::bump(stats.steals);
-      return t;
-    }
-  }
-  return take_injected();
-}
-
-void worker::stop_searching() {
-  searching_ = false;
-  if (sched_.idle_.transition_from_searching()) sched_.notify_parked();
-}
-
-bool worker::maintenance(std::optional<std::chrono::steady_clock::time_point>& now) {
-  std::size_t n = reactor_->park(std::chrono::nanoseconds::zero());
-  if (timers_armed.load(std::memory_order_relaxed) != 0) {  // no clock read without timers
-    now = sched_.now();
-    n += fire_own_timers(sched_.tick_of(*now));
-  }
-  return n > 0;
-}
-
-void worker::run(const std::atomic<bool>& done) {
-  thread_context& c = this_thread();
-  c.sched = &sched_;
-  c.current_worker = this;
-  c.io = reactor_.get();
-  if (!attached_) {
-    reactor_->attach();
-    attached_ = true;
-  }
-  while (!sched_.is_shutdown() && !done.load(std::memory_order_acquire)) {
-    ++tick_;
-    if (tick_ % maintenance_interval == 0) {
-      std::optional<std::chrono::steady_clock::time_point> now;
-      maintenance(now);
-    }
-    if (dump_wanted_.load(std::memory_order_relaxed)) answer_dump();
-    task_header* t = next_task();
-    if (!t) t = steal_work();
-    if (t) {
-      if (searching_) stop_searching();
-      poll(t);
-      continue;
-    }
-    park(done);
-  }
-  if (searching_) stop_searching();
-  // A multi-thread worker drives its reactor alone: it also takes it down (step 2 of shutdown).
-  if (!sched_.config().current_thread && sched_.is_shutdown()) reactor_->shutdown();
-  c.current_worker = nullptr;
-  c.io = nullptr;
-  c.sched = nullptr;
-}
-
-void worker::park(const std::atomic<bool>& done) {
-  // The last clock read, reused for the next park timeout (at most the search spin old: the
-  // timer would fire that much later, well inside its 1 ms tick).
-  std::optional<std::chrono::steady_clock::time_point> now;
-  if (maintenance(now) && has_local_work()) return;
-  if (searching_ && !sched_.paused() && reactor_->no_io_in_flight()) {  // step 4 at the top
-    const auto until = std::chrono::steady_clock::now() + search_spin;
-    do {
-      if (!sched_.inject_.empty() || has_local_work()) return;
-      sched_yield();
-    } while (std::chrono::steady_clock::now() < until);
-  }
-  idle& id = sched_.idle_;
-  bool last_searcher = id.transition_to_parked(index_, searching_);
-  searching_ = false;
-  // Work published before we were on the sleeper list may have found nobody to wake.
-  if (last_searcher || !sched_.inject_.empty()) {
-    bool work = !sched_.inject_.empty();
-    for (auto& w : sched_.workers_) work = work || !w->queue_.empty();
-    if (work) sched_.notify_parked();
-  }
-  counters::bump(stats.parks);
-  while (!sched_.is_shutdown() && !done.load(std::memory_order_acquire)) {
-    std::optional<std::chrono::nanoseconds> timeout;
-    if (sched_.paused()) {
-      if (sched_.auto_advance(*this)) return;  // timers fired into our queue; we count as awake
-    } else if (auto tick = own_timer_hint()) {
-      if (!now) now = sched_.now();
-      auto left = sched_.tick_time(*tick) - *now;
-      timeout = std::max(std::chrono::nanoseconds::zero(), std::chrono::duration_cast<std::chrono::nanoseconds>(left));
-    }
-    if (!has_local_work()) reactor_->park(timeout);
-    if (dump_wanted_.load(std::memory_order_relaxed)) answer_dump();  // a dump woke us
-    // Due timers are this worker's work: count ourselves awake before firing them, so the
-    // wake-ups they cause go to other workers, not back to us.
-    // One clock read serves the due check and the firing. (Only this worker arms its timers,
-    // so its own relaxed count is never 0 while one is armed.)
-    auto due = own_timer_hint();
-    now.reset();
-    if (due) now = sched_.now();
-    const std::uint64_t now_tick = due ? sched_.tick_of(*now) : 0;
-    bool have_due = due && *due <= now_tick;
-    if (!id.is_parked(index_)) {
-      searching_ = true;  // a notifier took us off the list and counted us as searching
-      if (have_due) fire_own_timers(now_tick);
-      return;
-    }
-    if (have_due || has_local_work()) {
-      if (!id.unpark_self(index_)) searching_ = true;
-      if (have_due) fire_own_timers(now_tick);
-      return;
-    }
-  }
-  if (!id.unpark_self(index_)) searching_ = true;
-}
-
-void worker::poll(task_header* t) {
-  // notified -> running; spawned or yielded tasks are queued `running` already.
-  std::uint64_t s = task_transition::begin_poll(t->state);
-  if (s & ts::cancelled) {
-    cancel(t);
-    return;
-  }
-  thread_context& c = this_thread();
-  c.task = t;
-  c.budget = coop_budget;
-  c.transfers = 0;
-  c.yield_requested = false;
-  c.root_exception = nullptr;
-  if (probing_) probe_begin(t);
-  t->resume.resume();
-  if (probing_) probe_end();
-  c.task = nullptr;
-  counters::bump(stats.polls);
-  if (t->root.done()) {
-    sched_.complete(t, c.root_exception);
-    return;
-  }
-  release_running(t, c.yield_requested);
-}
-
-void worker::release_running(task_header* t, bool yielded) {
-  // A yielded task was re-queued by itself: it stays `running` (no waker is out), unless
-  // aborted. Otherwise `running` goes, and the task is re-queued if it was woken meanwhile.
-  switch (task_transition::release_running(t->state, yielded)) {
-    case task_transition::after_poll::cancel:
-      cancel(t);  // aborted while it ran and nobody queued it: cancel now, still `running`
-      return;
-    case task_transition::after_poll::requeue:
-      push_local(t, false);
-      return;
-    case task_transition::after_poll::idle:
-      return;
-  }
-}
-
-void worker::park_after_hook(task_header* t) {
-  if (task_transition::park_after_hook(t->state)) push_local(t, false);
-}
-
-void worker::cancel(task_header* t) {
-  if (cancel_hook* h = t->hook) {
-    if (!h->cancel(t)) {  // the operation must finish first; its completion wakes us again
-      park_after_hook(t);
-      return;
-    }
-    t->hook = nullptr;
-  }
-  destroy_frame(sched_, std::exchange(t->root, {}), t->id);
-  sched_.finish_cancelled(t);
-}
-
-// ---------------------------------------------------------------------------------------------
 // scheduler
 
 namespace {
@@ -500,16 +202,16 @@ runtime_config resolved(runtime_config cfg) {
 }
 }  // namespace
 
-scheduler::scheduler(runtime_config cfg)
+scheduler::scheduler(runtime_config cfg, runtime_services& services)
     : cfg_(resolved(std::move(cfg))),
+      services_(services),
       backend_(cfg_.backend ? *cfg_.backend : default_backend()),
-      start_(std::chrono::steady_clock::now()),
+      clock_(cfg_.start_paused),
       idle_(cfg_.workers) {
   const std::uint32_t n = cfg_.workers;
-  paused_.store(cfg_.start_paused, std::memory_order_relaxed);
   workers_.reserve(n);
   for (std::uint32_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
-  start_watchdog();  // before register_live: nothing to undo if it throws
+  services_.start_watchdog(*this);  // before register_live: nothing to undo if it throws
   register_live();
   if (cfg_.current_thread) return;
   threads_.reserve(n);
@@ -646,10 +348,6 @@ void scheduler::schedule(task_header* t, bool yield) {
   notify_parked();
 }
 
-void scheduler::notify_parked() {
-  if (auto w = idle_.worker_to_notify()) workers_[*w]->unpark();
-}
-
 void scheduler::complete(task_header* t, std::exception_ptr* exc) {
   // A task with a result slot: the outcome moves there and the frame goes now, before anyone
   // can learn that the task finished (task_header.hpp).
@@ -714,7 +412,7 @@ void scheduler::shutdown() {
     throw usage_error("corio::runtime::shutdown called from one of the runtime's own worker threads");
   std::lock_guard lock(shutdown_mutex_);
   if (closed_.load(std::memory_order_acquire)) return;
-  stop_watchdog();
+  services_.stop_watchdog();
   shutdown_.store(true, std::memory_order_release);
   for (auto& w : workers_) w->unpark();
   for (auto& th : threads_)
@@ -733,7 +431,7 @@ void scheduler::shutdown() {
   }
   // Blocking jobs (spawn_blocking): cancel the queued ones, wait for the running ones (their
   // wakes are refused now), before the frames that await them are destroyed.
-  shutdown_blocking();
+  services_.shutdown_blocking();
   destroy_remaining();
   unregister_live();  // from here on, wakes from other threads no longer touch this runtime
 }
@@ -754,78 +452,6 @@ void scheduler::destroy_remaining() {
       finish_cancelled(t);
     }
     t->drop_ref();  // the registry's
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// time
-
-std::chrono::steady_clock::time_point scheduler::now() const noexcept {
-  if (paused()) return start_ + std::chrono::nanoseconds(virtual_ns_.load(std::memory_order_acquire));
-  return std::chrono::steady_clock::now();
-}
-
-std::uint64_t scheduler::now_tick() const noexcept { return tick_of(now()); }
-
-std::uint64_t scheduler::tick_of(std::chrono::steady_clock::time_point t) const noexcept {
-  // The end of time (reachable only by the paused clock, which saturates there) is at or past
-  // every deadline: its tick is deadline_tick(max), rounded up like deadlines are, so a sleep
-  // until time_point::max() fires there instead of staying one tick ahead forever (the
-  // auto-advance loop would spin on it).
-  if (t == std::chrono::steady_clock::time_point::max()) return deadline_tick(t);
-  auto d = t - start_;
-  if (d.count() <= 0) return 0;
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-}
-
-std::uint64_t scheduler::deadline_tick(std::chrono::steady_clock::time_point tp) const noexcept {
-  if (tp <= start_) return 0;
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(tp - start_).count();  // tp > start_: no overflow
-  std::uint64_t u = static_cast<std::uint64_t>(ns);
-  return u / 1'000'000 + (u % 1'000'000 != 0);
-}
-
-std::chrono::steady_clock::time_point scheduler::tick_time(std::uint64_t tick) const noexcept {
-  using namespace std::chrono;
-  auto max_ms = duration_cast<milliseconds>(steady_clock::time_point::max() - start_).count();
-  if (tick >= static_cast<std::uint64_t>(max_ms)) return steady_clock::time_point::max();
-  return start_ + milliseconds(tick);
-}
-
-void scheduler::advance(std::chrono::nanoseconds d) {
-  if (!paused()) throw usage_error("corio::time::advance: time is not paused (build the runtime with start_paused)");
-  if (d.count() < 0) throw std::invalid_argument("corio::time::advance: negative duration");
-  std::lock_guard lock(advance_mutex_);
-  // Saturates at the end of time (now() == time_point::max()), where auto-advance also stops.
-  std::int64_t cur = virtual_ns_.load(std::memory_order_acquire);
-  std::int64_t limit = (std::chrono::steady_clock::time_point::max() - start_).count();
-  std::int64_t room = std::max<std::int64_t>(0, limit - cur);
-  virtual_ns_.store(cur + std::min<std::int64_t>(d.count(), room), std::memory_order_release);
-  std::uint64_t now = now_tick();
-  for (auto& w : workers_) w->fire_timers(now);
-}
-
-bool scheduler::auto_advance(worker& self) {
-  // One advancer at a time, and only while every worker is idle. The advancer counts itself
-  // awake before letting go of the lock, so a second idle worker cannot jump the clock again
-  // while the tasks woken by the first jump are still to run.
-  std::lock_guard lock(advance_mutex_);
-  if (idle_.num_unparked() != 0 || !inject_.empty()) return false;
-  for (;;) {
-    std::optional<std::uint64_t> next;
-    for (auto& w : workers_)
-      if (auto t = w->next_timer_tick()) next = next ? std::min(*next, *t) : *t;
-    if (!next) return false;
-    auto target = tick_time(*next) - start_;
-    std::int64_t target_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(target).count();
-    if (target_ns > virtual_ns_.load(std::memory_order_acquire)) virtual_ns_.store(target_ns, std::memory_order_release);
-    std::size_t fired = 0;
-    std::uint64_t now = now_tick();
-    for (auto& w : workers_) fired += w->fire_timers(now);
-    if (fired) {
-      if (!idle_.unpark_self(self.index())) self.searching_ = true;  // a notifier already woke us
-      return true;
-    }
   }
 }
 
@@ -858,7 +484,7 @@ void scheduler::fill_metrics(runtime_metrics& m) const {
   m.tasks_spawned = spawned;
   m.tasks_alive = spawned >= completed ? spawned - completed : 0;
   m.injection_queue_depth = inject_.size();
-  m.blocking_threads = blocking_threads();
+  m.blocking_threads = services_.blocking_threads();
   std::uint64_t fibers_done = fibers_finished.load(std::memory_order_relaxed);  // first: alive never underflows
   m.fibers_started = fibers_started.load(std::memory_order_relaxed);
   m.fibers_alive = m.fibers_started >= fibers_done ? m.fibers_started - fibers_done : 0;

@@ -1,10 +1,12 @@
 #pragma once
-// The multi-threaded work-stealing scheduler behind corio::runtime. Protocol notes are at the
-// top of scheduler.cpp; the task state machine is in task_header.hpp.
+// The multi-threaded work-stealing scheduler behind corio::runtime: spawning, waking,
+// completion and shutdown. Its parts each have a file: a worker and its loop (worker.hpp), the
+// idle set (idle.hpp), the clock (clock.hpp); the blocking pool, the watchdog and the dumps
+// are the runtime's (services.hpp). Protocol notes are at the top of scheduler.cpp; the task
+// state machine is in task_header.hpp.
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -17,15 +19,14 @@
 #include <vector>
 
 #include "../diagnostics.hpp"
+#include "clock.hpp"
 #include "export.hpp"
 #include "idle.hpp"
 #include "inject_queue.hpp"
-#include "local_queue.hpp"
 #include "reactor.hpp"
+#include "services.hpp"
 #include "spawn.hpp"
 #include "task_header.hpp"
-#include "timer_wheel.hpp"
-#include "../../sync/detail/spin_lock.hpp"
 
 namespace corio {
 struct runtime_metrics;
@@ -34,10 +35,7 @@ struct runtime_metrics;
 namespace corio::detail {
 
 class scheduler;
-class blocking_pool;
-struct blocking_pool_deleter {
-  void operator()(blocking_pool* p) const noexcept;
-};
+class worker;
 
 /// The tasks a worker (or the outside world) spawned, so that shutdown can find and destroy
 /// every frame still alive. Each entry holds a reference; completed tasks are swept out lazily
@@ -81,114 +79,14 @@ class task_registry {
   std::size_t sweep_at_ = chunk_size;
 };
 
-class worker {
- public:
-  worker(scheduler& s, std::uint32_t index);
-  ~worker();
-
-  /// The worker loop; returns when `done()` is true or the runtime shuts down.
-  void run(const std::atomic<bool>& done);
-
-  void unpark() noexcept;
-  std::uint32_t index() const noexcept { return index_; }
-  /// This worker's reactor; tasks start I/O on the reactor of the worker polling them.
-  reactor& io() noexcept { return *reactor_; }
-
-  // --- timers (any thread; the wheel is behind wheel_mutex_) ---
-  void arm_timer(timer_node* n);
-  /// Returns true if `n` was still armed (it will not fire now); false if it already fired.
-  bool disarm_timer(timer_node* n) noexcept;
-  /// The exact earliest tick at which fire_timers would find work (takes the lock).
-  std::optional<std::uint64_t> next_timer_tick();
-  /// Fires every timer due at `now_tick`; returns how many fired.
-  std::size_t fire_timers(std::uint64_t now_tick);
-
-  // --- scheduling, on this worker's own thread ---
-  void push_local(task_header* t, bool lifo);
-
-  /// What the worker is polling now, for the blocking watchdog (diagnostics.cpp): a sequence
-  /// number that is odd during a poll, and the task's id, spawn location and start time,
-  /// written before the sequence turns odd.
-  struct poll_probe {
-    std::atomic<std::uint64_t> seq{0};
-    std::atomic<std::uint64_t> task_id{0};
-    std::atomic<std::source_location> where{};
-    std::atomic<std::int64_t> started_ms{0};  ///< coarse monotonic clock
-  };
-  poll_probe probe;
-
-  struct counters {
-    std::atomic<std::uint64_t> polls{0}, steals{0}, parks{0}, spawned{0}, completed{0};
-    std::atomic<std::uint64_t> fiber_resumes{0}, fiber_busy_ns{0}, fiber_long_resumes{0};  // runtime/fiber.cpp
-    static void bump(std::atomic<std::uint64_t>& c) noexcept { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
-  };
-  counters stats;
-  /// Timers linked in the wheel. Changed only under wheel_mutex_ (a load and a store: the lock
-  /// orders writers, so no read-modify-write is needed); read relaxed without it as a hint.
-  std::atomic<std::size_t> timers_armed{0};
-
- private:
-  friend class scheduler;
-  task_header* next_task();
-  task_header* steal_work();
-  task_header* take_injected();
-  void stop_searching();
-  void park(const std::atomic<bool>& done);
-  void park_after_hook(task_header* t);
-  /// Polls the reactor without waiting and fires due timers; true if anything happened.
-  /// `now` receives the time read for the timers (unchanged when none is armed).
-  bool maintenance(std::optional<std::chrono::steady_clock::time_point>& now);
-  /// The worker's own timer paths: a lower bound of its earliest deadline, read without the
-  /// lock (nullopt: no timer armed), and fire_timers skipping the lock when nothing is due.
-  std::optional<std::uint64_t> own_timer_hint() const noexcept;
-  std::size_t fire_own_timers(std::uint64_t now_tick);
-  void poll(task_header* t);
-  void cancel(task_header* t);
-  void release_running(task_header* t, bool yielded);
-  bool has_local_work() const noexcept { return lifo_ != nullptr || !queue_.empty(); }
-  void probe_begin(const task_header* t) noexcept;
-  void probe_end() noexcept;
-  /// Adds this worker's live tasks to a pending dump (diagnostics.cpp).
-  void answer_dump();
-
-  scheduler& sched_;
-  const std::uint32_t index_;
-  // 1,024 tasks (Tokio's holds 256): up to that many runnable tasks per worker never spill
-  // into the injection queue and its mutex. On 2 cores, 9 alternating runs: yield_many (1k
-  // tasks) 0.034 -> 0.009 s, ping_pong (2k tasks) 0.127 -> 0.071 s, spawn_many 0.156 ->
-  // 0.142 s; 4,096 gained nothing more, and 8k yielding tasks run as fast as with 256.
-  local_queue<1024> queue_;
-  task_header* lifo_ = nullptr;
-  std::uint32_t lifo_streak_ = 0;
-  std::uint32_t tick_ = 0;
-  std::uint64_t rng_;
-  std::uint64_t clock_ = 0;  // Lamport clock for task ids
-  task_registry owned_;
-  bool searching_ = false;
-  bool attached_ = false;
-  bool probing_ = false;  ///< blocking detection is on
-  std::atomic<bool> dump_wanted_{false};
-  std::unique_ptr<reactor> reactor_;
-  // A spin lock: arm and disarm (once each per sleep or timeout) hold it for a few pointer
-  // updates; only a firing pass holds it longer (it wakes the timers' tasks).
-  spin_lock wheel_mutex_;
-  timer_wheel wheel_;
-  void bump_armed(std::ptrdiff_t by) noexcept {  // under wheel_mutex_
-    timers_armed.store(timers_armed.load(std::memory_order_relaxed) + static_cast<std::size_t>(by),
-                       std::memory_order_relaxed);
-  }
-  // A lower bound of the earliest armed deadline (a tick; no_due when the wheel was found
-  // empty). arm_timer lowers it and fire_timers sets it exactly, both under wheel_mutex_; a
-  // disarm leaves it (a stale low hint costs one early look at the wheel). Only this worker
-  // arms its timers, so its relaxed reads see its own arms: the owner's park path and timer
-  // pass skip the lock, and the wheel, while nothing can be due (own_timer_hint).
-  static constexpr std::uint64_t no_due = ~std::uint64_t{0};
-  std::atomic<std::uint64_t> next_due_{no_due};
-};
+/// Destroys a task's root frame; an exception a destructor throws on the way is reported to the
+/// runtime's unhandled-exception hook as the task's (see thread_context::destroying).
+void destroy_frame(scheduler& s, std::coroutine_handle<> root, std::uint64_t id) noexcept;
 
 class scheduler {
  public:
-  CORIO_API explicit scheduler(runtime_config cfg);
+  /// `services`: the runtime's, which outlive the scheduler (runtime.cpp).
+  CORIO_API scheduler(runtime_config cfg, runtime_services& services);
   CORIO_API ~scheduler();
 
   // --- spawning and waking ---
@@ -205,7 +103,7 @@ class scheduler {
   /// Queues a task that just became notified (wake/abort), or is queued by its owner (spawn,
   /// yield). `yield`: behind the others, never in the LIFO slot.
   void schedule(task_header* t, bool yield);
-  void notify_parked();
+  void notify_parked();  ///< defined in worker.hpp
 
   // --- completion (called by workers, and by shutdown for tasks it destroys) ---
   void complete(task_header* t, std::exception_ptr* exc);
@@ -218,24 +116,11 @@ class scheduler {
   CORIO_API void shutdown();
   bool is_shutdown() const noexcept { return shutdown_.load(std::memory_order_acquire); }
 
-  // --- time ---
-  std::chrono::steady_clock::time_point now() const noexcept;
-  /// Ticks (ms since start): deadlines round up, the present rounds down, so nothing fires early.
-  std::uint64_t deadline_tick(std::chrono::steady_clock::time_point tp) const noexcept;
-  std::uint64_t now_tick() const noexcept;
-  /// The tick of instant `t` (rounded down, as now_tick).
-  std::uint64_t tick_of(std::chrono::steady_clock::time_point t) const noexcept;
-  std::chrono::steady_clock::time_point tick_time(std::uint64_t tick) const noexcept;
-  bool paused() const noexcept { return paused_.load(std::memory_order_acquire); }
-  /// Paused time only: moves the clock forward by d and fires what is due.
-  void advance(std::chrono::nanoseconds d);
-  /// Paused time, called by parked worker `self`: if every worker is idle, jump to the earliest
-  /// timer and fire it. Returns true if something fired; `self` is then counted awake again.
-  bool auto_advance(worker& self);
+  // --- time (clock.hpp) ---
+  runtime_clock& clock() noexcept { return clock_; }
+  const runtime_clock& clock() const noexcept { return clock_; }
 
   CORIO_API void fill_metrics(runtime_metrics& m) const;
-  /// Live tasks of every worker (diagnostics.cpp); waits up to `wait` for busy workers.
-  CORIO_API task_dump dump_tasks(std::chrono::milliseconds wait);
   /// Fibers that got a stack / that finished with it (counted by runtime/fiber.cpp).
   std::atomic<std::uint64_t> fibers_started{0}, fibers_finished{0};
 
@@ -245,32 +130,22 @@ class scheduler {
   inject_queue& injected() noexcept { return inject_; }
   idle& idle_state() noexcept { return idle_; }
   backend_kind backend() const noexcept { return backend_; }
-
-  // --- blocking pool (spawn_blocking; defined in blocking_pool.cpp) ---
-  /// The runtime's blocking pool, started on first use (after shutdown: a shut-down pool,
-  /// which cancels what is submitted).
-  CORIO_API blocking_pool& blocking();
-  /// Cancels queued blocking jobs and waits for running ones (up to the configured timeout).
-  void shutdown_blocking() noexcept;
-  std::size_t blocking_threads() const noexcept;
+  /// The runtime's blocking pool, watchdog and dumps (services.hpp).
+  runtime_services& services() noexcept { return services_; }
 
  private:
   friend class worker;
+  friend class runtime_services;  // a dump lists the tasks spawned from outside too
   void destroy_remaining();
   void register_live();
   void unregister_live() noexcept;
   void count_completed() noexcept;
   std::uint64_t next_id(worker* w) noexcept;
-  // Diagnostics (diagnostics.cpp).
-  void start_watchdog();
-  void stop_watchdog() noexcept;
-  void watch_for_blocking();
 
   runtime_config cfg_;
+  runtime_services& services_;
   backend_kind backend_;
-  std::chrono::steady_clock::time_point start_;
-  std::atomic<bool> paused_{false};
-  std::atomic<std::int64_t> virtual_ns_{0};          // paused clock: ns since start_
+  runtime_clock clock_;
   std::vector<std::unique_ptr<worker>> workers_;
   inject_queue inject_;
   idle idle_;
@@ -285,24 +160,6 @@ class scheduler {
   task_registry foreign_owned_;
   std::atomic<std::uint64_t> foreign_clock_{1};
   std::mutex shutdown_mutex_;
-  std::mutex advance_mutex_;  // serialises jumps of the paused clock
-
-  // The blocking pool: created under blocking_mutex_, read through blocking_ptr_.
-  std::mutex blocking_mutex_;
-  std::unique_ptr<blocking_pool, blocking_pool_deleter> blocking_;
-  std::atomic<blocking_pool*> blocking_ptr_{nullptr};
-  bool blocking_closed_ = false;  // shutdown_blocking() ran; guarded by blocking_mutex_
-
-  // Diagnostics: the blocking watchdog, and the dump being answered.
-  std::chrono::milliseconds blocking_threshold_{0};
-  std::thread watchdog_;
-  std::mutex watchdog_mutex_;
-  std::condition_variable watchdog_cv_;
-  bool watchdog_stop_ = false;  // guarded by watchdog_mutex_
-  struct dump_state;
-  std::mutex dump_call_mutex_;  // one dump at a time
-  std::mutex dump_mutex_;       // guards dump_
-  std::shared_ptr<dump_state> dump_;
 };
 
 }  // namespace corio::detail

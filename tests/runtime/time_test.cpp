@@ -16,6 +16,8 @@
 
 #include <time.h>
 
+#include <corio/runtime/detail/scheduler.hpp>  // advancing the paused clock from outside the runtime
+
 #include "support/runtimes.hpp"
 
 using namespace corio;
@@ -85,6 +87,49 @@ TEST_SUITE("time") {
       CHECK(fired.load() == 2);
       co_await h;
     }());
+  }
+
+  TEST_CASE("paused, two workers: advancing the clock from outside reaches the timers of a worker that sleeps") {
+    // Moving paused time unparks every worker to fire its own due timers (clock.cpp). One
+    // worker is held busy by a task that waits without awaiting, so not every worker is idle
+    // and auto-advance cannot be what fires the other worker's timers.
+    auto rt = test::paused(false);
+    constexpr int n = 8;
+    std::atomic<int> started{0}, armed{0}, fired{0}, elsewhere{0};
+    std::atomic<std::thread::id> busy_thread{};
+    auto busy = rt.spawn([](std::atomic<int>& st, std::atomic<int>& f, std::atomic<std::thread::id>& tid) -> task<void> {
+      tid = std::this_thread::get_id();
+      st = 1;
+      auto bound = std::chrono::steady_clock::now() + 10s;
+      while (f.load() < n && std::chrono::steady_clock::now() < bound) std::this_thread::yield();
+      co_return;
+    }(started, fired, busy_thread));
+    auto wait_for = [](auto pred) {
+      for (auto bound = std::chrono::steady_clock::now() + 10s; !pred() && std::chrono::steady_clock::now() < bound;)
+        std::this_thread::yield();
+      return pred();
+    };
+    REQUIRE(wait_for([&] { return started.load() == 1; }));
+    std::vector<join_handle<void>> hs;
+    for (int i = 0; i < n; ++i)
+      hs.push_back(rt.spawn([](std::atomic<int>& a, std::atomic<int>& f, std::atomic<int>& e,
+                               std::atomic<std::thread::id>& tid) -> task<void> {
+        if (std::this_thread::get_id() != tid.load()) ++e;
+        ++a;
+        co_await sleep(100ms);
+        ++f;
+      }(armed, fired, elsewhere, busy_thread)));
+    REQUIRE(wait_for([&] { return armed.load() == n; }));
+    detail::scheduler& s = rt.native();
+    const auto t0 = s.clock().now();
+    s.clock().advance(s, 100ms);
+    CHECK(wait_for([&] { return fired.load() == n; }));
+    CHECK(s.clock().now() - t0 == 100ms);
+    CHECK(elsewhere.load() == n);
+    rt.block_on([](join_handle<void> b, std::vector<join_handle<void>>& sleepers) -> task<void> {
+      co_await b;
+      for (auto& h : sleepers) co_await h;
+    }(std::move(busy), hs));
   }
 
   TEST_CASE("zero, negative and huge durations") {
