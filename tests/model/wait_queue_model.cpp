@@ -135,6 +135,24 @@ outcome waiter(gate& g, model::fake_task& t, int me, bool want_token, bool cance
   return out;
 }  // ~wait_node: the waker word is read (dropped if still there)
 
+/// A gate, two waiters (model threads 1 and 2) and whatever releases them.
+struct world {
+  gate g;
+  model::fake_task t[3];
+  outcome o[3];
+
+  /// Waiter `i` wants a token (or the gate to open); `cancelled`: dropped before it resumes.
+  void spawn(int i, bool want_token, bool cancelled) {
+    model::thread([this, i, want_token, cancelled] { o[i] = waiter(g, t[i], i, want_token, cancelled); });
+  }
+  /// Runs the threads, then checks what every model promises.
+  void finish() {
+    model::run_threads();
+    for (auto& x : t) model::check(x.balanced(), "every waker woken or dropped once");
+    model::check(g.queue.empty(), "nobody left queued");
+  }
+};
+
 void check_passes(const model::result& r) {
   CHECK_MESSAGE(!r.failed, r.failure);
   CHECK(r.executions > 10);
@@ -145,55 +163,42 @@ void check_passes(const model::result& r) {
 TEST_SUITE("model.wait_queue") {
   TEST_CASE("enqueue vs release_while: two waiters let through, in batches") {
     check_passes(model::explore("wait queue: 2 waiters vs open", {}, [] {
-      gate g;
-      model::fake_task t[3];
-      outcome o[3];
-      for (int i = 1; i <= 2; ++i) model::thread([&, i] { o[i] = waiter(g, t[i], i, false, false); });
-      model::thread([&] { g.open_all(); });
-      model::run_threads();
-      for (int i = 1; i <= 2; ++i) model::check(o[i].through, "every waiter let through");
-      for (auto& x : t) model::check(x.balanced(), "every waker woken or dropped once");
-      model::check(g.queue.empty(), "nobody left queued");
+      world w;
+      w.spawn(1, false, false);
+      w.spawn(2, false, false);
+      model::thread([&] { w.g.open_all(); });
+      w.finish();
+      model::check(w.o[1].through && w.o[2].through, "every waiter let through");
     }));
   }
   TEST_CASE("abandon vs release: a waiter dropped while the gate opens") {
     check_passes(model::explore("wait queue: dropped waiter vs open", {}, [] {
-      gate g;
-      model::fake_task t[3];
-      outcome o[3];
-      model::thread([&] { o[1] = waiter(g, t[1], 1, false, true); });
-      model::thread([&] { o[2] = waiter(g, t[2], 2, false, false); });
-      model::thread([&] { g.open_all(); });
-      model::run_threads();
-      model::check(o[2].through, "the waiter that stayed is let through");
-      for (auto& x : t) model::check(x.balanced(), "every waker woken or dropped once");
-      model::check(g.queue.empty(), "nobody left queued");
+      world w;
+      w.spawn(1, false, true);
+      w.spawn(2, false, false);
+      model::thread([&] { w.g.open_all(); });
+      w.finish();
+      model::check(w.o[2].through, "the waiter that stayed is let through");
     }));
   }
   TEST_CASE("detach vs abandon: waiters dropped while a detached batch is released") {
     check_passes(model::explore("wait queue: 2 dropped waiters vs release_present", {}, [] {
-      gate g;
-      model::fake_task t[3];
-      for (int i = 1; i <= 2; ++i) model::thread([&, i] { waiter(g, t[i], i, false, true); });
-      model::thread([&] { g.release_present(); });
-      model::run_threads();
-      for (auto& x : t) model::check(x.balanced(), "every waker woken or dropped once");
-      model::check(g.queue.empty(), "nobody left queued");
+      world w;
+      w.spawn(1, false, true);
+      w.spawn(2, false, true);
+      model::thread([&] { w.g.release_present(); });
+      w.finish();
     }));
   }
   TEST_CASE("hand-off on a cancelled hand-off: the token reaches the waiter that stays") {
     check_passes(model::explore("wait queue: token handed to a dropped waiter", {}, [] {
-      gate g;
-      model::fake_task t[3];
-      outcome o[3];
-      model::thread([&] { o[1] = waiter(g, t[1], 1, true, true); });
-      model::thread([&] { o[2] = waiter(g, t[2], 2, true, false); });
-      model::thread([&] { g.give(); });
-      model::run_threads();
-      model::check(o[2].token && !o[1].token, "the waiter that stayed holds the token");
-      model::check(g.tokens == 0, "and it is the only one: none kept, none made up");
-      for (auto& x : t) model::check(x.balanced(), "every waker woken or dropped once");
-      model::check(g.queue.empty(), "nobody left queued");
+      world w;
+      w.spawn(1, true, true);
+      w.spawn(2, true, false);
+      model::thread([&] { w.g.give(); });
+      w.finish();
+      model::check(w.o[2].token && !w.o[1].token, "the waiter that stayed holds the token");
+      model::check(w.g.tokens == 0, "and it is the only one: none kept, none made up");
     }));
   }
   TEST_CASE("negative: a destructor reading the state relaxed races with the release") {
