@@ -20,7 +20,7 @@ bool barrier::arrive(waiter& w, std::coroutine_handle<> h, detail::thread_parker
   std::unique_lock l(lock_);
   if (arrived_ + 1 < n_) {
     w.round = round_;
-    queue_.enqueue(w, parker ? detail::waker(parker) : detail::waker(detail::make_waker(h, what)));
+    queue_.enqueue(w, detail::waker::for_waiter(h, parker, what));
     ++arrived_;
     return false;
   }

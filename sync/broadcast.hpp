@@ -166,7 +166,7 @@ class chan {
     if (next != tail_) return status::value;
     if (senders_ == 0) return status::closed;
     w.waiting_for = next;
-    waiters_.enqueue(w, parker ? waker(parker) : waker(make_waker(h, what)));
+    waiters_.enqueue(w, waker::for_waiter(h, parker, what));
     return status::empty;
   }
 

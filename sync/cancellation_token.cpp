@@ -92,7 +92,7 @@ class cancel_state : public std::enable_shared_from_this<cancel_state> {
   bool wait_or_enqueue(waiter& w, std::coroutine_handle<> h, thread_parker* parker, const char* what) {
     std::lock_guard g(lock_);
     if (cancelled_.load(std::memory_order_relaxed)) return false;
-    waiters_.enqueue(w, parker ? waker(parker) : waker(make_waker(h, what)));
+    waiters_.enqueue(w, waker::for_waiter(h, parker, what));
     return true;
   }
 

@@ -41,7 +41,7 @@ semaphore::outcome semaphore::acquire_or_enqueue(waiter& w, std::coroutine_handl
     permits_ -= w.wanted;
     return outcome::granted;
   }
-  detail::waker wk = parker ? detail::waker(parker) : detail::waker(detail::make_waker(h, what));
+  detail::waker wk = detail::waker::for_waiter(h, parker, what);
   if (queue_.empty()) {  // the new head collects what there is
     w.got = permits_;
     permits_ = 0;

@@ -93,7 +93,7 @@ struct state {
     if (version.load(std::memory_order_acquire) != seen) return wait_state::woken;
     if (!sender_alive) return wait_state::closed;
     w.seen = seen;
-    waiters.enqueue(w, parker ? waker(parker) : waker(make_waker(h, what)));
+    waiters.enqueue(w, waker::for_waiter(h, parker, what));
     return wait_state::waiting;
   }
 

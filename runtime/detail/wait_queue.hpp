@@ -6,7 +6,7 @@
 //
 // The pieces:
 //   waker          who to wake: a task (owning one task reference) or a thread_parker on the
-//                  stack of a thread blocked in a blocking_* call.
+//                  stack of a thread blocked in a blocking_* call (waker::for_waiter picks).
 //   wait_node      one waiter, living in its awaitable (or on the blocked thread's stack): the
 //                  links of an intrusive FIFO, its waker while queued, and its state word.
 //   wait_queue<N>  the FIFO of nodes (N derives from wait_node and adds the primitive's fields),
@@ -70,6 +70,7 @@
 // Checked by tests/model/wait_queue_model.cpp (the real functions under the atomics shim).
 
 #include <condition_variable>
+#include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -77,6 +78,7 @@
 #include <utility>
 
 #include "atomic.hpp"
+#include "context.hpp"
 #include "export.hpp"
 #include "task_header.hpp"
 #ifdef CORIO_MODEL_CHECK
@@ -127,6 +129,11 @@ class waker {
   waker() noexcept = default;
   explicit waker(task_header* t) noexcept : bits_(reinterpret_cast<std::uintptr_t>(t)) {}
   explicit waker(thread_parker* p) noexcept : bits_(reinterpret_cast<std::uintptr_t>(p) | 1u) {}
+  /// A waiter's waker: the blocked thread's `parker` if there is one, else the task polled
+  /// now, to resume at `h` (make_waker: throws usage_error, naming `what`, outside a task).
+  static waker for_waiter(std::coroutine_handle<> h, thread_parker* parker, const char* what) {
+    return parker ? waker(parker) : waker(make_waker(h, what));
+  }
   waker(waker&& o) noexcept : bits_(o.take()) {}
   waker& operator=(waker&& o) noexcept {
     if (this != &o) {

@@ -41,7 +41,7 @@ bool countdown::wait_or_enqueue(waiter& w, std::coroutine_handle<> h, thread_par
   std::lock_guard g(lock_);
   if (count_ == 0) return true;
   w.round = round_;
-  queue_.enqueue(w, parker ? waker(parker) : waker(make_waker(h, what)));
+  queue_.enqueue(w, waker::for_waiter(h, parker, what));
   return false;
 }
 

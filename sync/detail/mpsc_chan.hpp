@@ -95,7 +95,7 @@ class chan {
       if (closed_) return outcome::closed;
       if (!deliver_locked(v, rx)) {
         n.value = &v;
-        send_waiters_.enqueue(n, parker ? waker(parker) : waker(make_waker(h, what)));
+        send_waiters_.enqueue(n, waker::for_waiter(h, parker, what));
         return outcome::queued;
       }
     }
@@ -124,7 +124,7 @@ class chan {
       return outcome::done;
     }
     n.value = nullptr;
-    send_waiters_.enqueue(n, parker ? waker(parker) : waker(make_waker(h, what)));
+    send_waiters_.enqueue(n, waker::for_waiter(h, parker, what));
     return outcome::queued;
   }
   send_status try_reserve() noexcept {
@@ -182,7 +182,7 @@ class chan {
     {
       std::lock_guard g(lock_);
       if (!take_locked(n, wake)) {
-        recv_waiters_.enqueue(n, parker ? waker(parker) : waker(make_waker(h, what)));
+        recv_waiters_.enqueue(n, waker::for_waiter(h, parker, what));
         return outcome::queued;
       }
     }

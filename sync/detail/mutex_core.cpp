@@ -39,7 +39,7 @@ bool mutex_core::lock_or_enqueue(waiter& w, std::coroutine_handle<> h, thread_pa
     cpu_relax();
   }
   // Made before taking lock_ (it may throw); dropped unused if the mutex came free meanwhile.
-  waker wk = parker ? waker(parker) : waker(make_waker(h, what));
+  waker wk = waker::for_waiter(h, parker, what);
   std::lock_guard g(lock_);
   std::uint32_t s = state_.load(std::memory_order_relaxed);
   for (;;) {

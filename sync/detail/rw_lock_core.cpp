@@ -34,7 +34,7 @@ bool rw_lock_core::acquire_or_enqueue(waiter& w, bool writer, std::coroutine_han
     }
   }
   w.writer = writer;
-  queue_.enqueue(w, parker ? waker(parker) : waker(make_waker(h, what)));
+  queue_.enqueue(w, waker::for_waiter(h, parker, what));
   return false;
 }
 

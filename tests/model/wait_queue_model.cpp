@@ -25,7 +25,6 @@
 #include <string>
 
 #include "model/fake_runtime.hpp"
-#include "runtime/detail/context.hpp"  // make_waker
 #include "runtime/detail/wait_queue.hpp"
 #include "sync/detail/spin_lock.hpp"
 
@@ -51,7 +50,7 @@ struct gate {
       --tokens;
       return true;
     }
-    queue.enqueue(n, waker(corio::detail::make_waker({}, "model wait")));
+    queue.enqueue(n, waker::for_waiter({}, nullptr, "model wait"));
     return false;
   }
   /// One token: to the head waiter, or kept.
