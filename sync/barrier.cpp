@@ -1,7 +1,7 @@
-// barrier. Waiter states: idle -> leader (its arrival completed the round) | waiting ->
-// released (taken out of the queue by the leader) -> consumed. The leader releases its round's
-// waiters from the head of the queue in batches; arrivals of the next round queue behind them
-// with a greater round number, so they are never released early.
+// barrier: a wait queue (runtime/detail/wait_queue.hpp) behind a spin lock. The arrival that
+// completes a round is its leader (it never queues); it releases its round's waiters `woken`
+// from the head of the queue, in the wait queue's batches. Arrivals of the next round queue
+// behind them with a greater round number, so they are never released early.
 
 #include "barrier.hpp"
 
@@ -19,40 +19,22 @@ barrier::barrier(std::size_t n) : n_(n) {
 bool barrier::arrive(waiter& w, std::coroutine_handle<> h, detail::thread_parker* parker, const char* what) {
   std::unique_lock l(lock_);
   if (arrived_ + 1 < n_) {
-    w.waker_ = parker ? detail::waker(parker) : detail::waker(detail::make_waker(h, what));
     w.round = round_;
-    w.state_.store(waiter::state::waiting, std::memory_order_relaxed);
-    queue_.push_back(&w);
+    queue_.enqueue(w, detail::waker::for_waiter(h, parker, what));
     ++arrived_;
     return false;
   }
   arrived_ = 0;
   const std::uint64_t ended = round_++;
-  w.state_.store(waiter::state::leader, std::memory_order_relaxed);
-  for (;;) {
-    detail::waker_batch batch;
-    while (!batch.full()) {
-      waiter* x = queue_.front();
-      if (!x || x->round != ended) break;
-      queue_.pop_front();
-      batch.push(std::move(x->waker_));  // the waker before the state (release): see mpsc_chan.hpp
-      x->state_.store(waiter::state::released, std::memory_order_release);
-    }
-    bool more = batch.full();
-    l.unlock();
-    batch.wake_all();
-    if (!more) return true;
-    l.lock();
-  }
+  w.leader = true;
+  queue_.release_while(l, [ended](waiter& x) { return x.round == ended ? detail::wait_state::woken : detail::wait_state::waiting; });
+  return true;
 }
 
 void barrier::abandon(waiter& w) noexcept {
   std::lock_guard g(lock_);
-  if (w.state_.load(std::memory_order_relaxed) != waiter::state::waiting) return;
-  queue_.remove(&w);
-  w.waker_.drop();
-  w.state_.store(waiter::state::consumed, std::memory_order_relaxed);
-  if (w.round == round_) --arrived_;  // its round is still open: withdraw the arrival
+  if (queue_.abandon(w) == detail::wait_state::waiting && w.round == round_)
+    --arrived_;  // its round is still open: withdraw the arrival
 }
 
 barrier_wait_result barrier::blocking_wait() {
@@ -65,8 +47,7 @@ barrier_wait_result barrier::blocking_wait() {
 }
 
 barrier_wait_awaitable::~barrier_wait_awaitable() {
-  // acquire: the releaser moved the waker out before its release store, and ~waker reads it
-  if (node_.state_.load(std::memory_order_acquire) == waiter::state::waiting) b_->abandon(node_);
+  if (node_.must_abandon()) b_->abandon(node_);
 }
 
 bool barrier_wait_awaitable::await_suspend(std::coroutine_handle<> h) {

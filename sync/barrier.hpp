@@ -13,15 +13,13 @@
 // everything each task did before wait() happens-before every task of that round returning
 // from it. Waiting allocates nothing. Plain threads take part through blocking_wait().
 
-#include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 
-#include "../runtime/detail/atomic.hpp"
 #include "../runtime/detail/export.hpp"
+#include "../runtime/detail/wait_queue.hpp"
 #include "detail/spin_lock.hpp"
-#include "detail/waiter.hpp"
 
 namespace corio {
 
@@ -45,11 +43,10 @@ class barrier_wait_result {
 /// Returned by barrier::wait(). Movable until awaited.
 class [[nodiscard]] CORIO_API barrier_wait_awaitable {
  public:
-  struct waiter : detail::list_node<waiter> {
-    enum class state : std::uint8_t { idle, waiting, leader, released, consumed };
+  /// Its wait (runtime/detail/wait_queue.hpp): released `woken` by its round's leader.
+  struct waiter : detail::wait_node {
     std::uint64_t round = 0;
-    detail::waker waker_;
-    detail::atomic<state> state_{state::idle};
+    bool leader = false;  ///< its own arrival completed the round (it never queued)
   };
 
   /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
@@ -60,8 +57,8 @@ class [[nodiscard]] CORIO_API barrier_wait_awaitable {
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h);
   barrier_wait_result await_resume() noexcept {
-    return barrier_wait_result(node_.state_.exchange(waiter::state::consumed, std::memory_order_relaxed) ==
-                               waiter::state::leader);
+    node_.consume();
+    return barrier_wait_result(node_.leader);
   }
 
  private:
@@ -103,7 +100,7 @@ class CORIO_API barrier {
   const std::size_t n_;
   std::size_t arrived_ = 0;
   std::uint64_t round_ = 0;
-  detail::wait_list<waiter> queue_;
+  detail::wait_queue<waiter> queue_;
 };
 
 }  // namespace corio

@@ -38,7 +38,7 @@
 #include "../runtime/detail/export.hpp"
 #include "../runtime/error.hpp"
 #include "channel_error.hpp"
-#include "detail/waiter.hpp"
+#include "../runtime/detail/wait_queue.hpp"
 
 namespace corio::broadcast {
 
@@ -68,11 +68,10 @@ using namespace corio::detail;
 
 inline constexpr const char* closed_send = "corio::broadcast::sender::send: no receiver is left; the value is handed back in this exception";
 
-struct waiter : list_node<waiter> {
-  enum class state : std::uint8_t { idle, waiting, woken, readable, consumed };
-  std::uint64_t waiting_for = 0;  ///< the sequence number it waits for
-  waker waker_;
-  std::atomic<state> state_{state::idle};
+/// A recv waiting for message `waiting_for` (runtime/detail/wait_queue.hpp): released `woken`
+/// once it is sent, or when the last sender goes.
+struct waiter : wait_node {
+  std::uint64_t waiting_for = 0;
 };
 
 template <class T>
@@ -97,15 +96,9 @@ class chan {
   }
   /// The last sender going away ends every waiting receive.
   void drop_sender() noexcept {
-    {
-      std::lock_guard g(mutex_);
-      if (--senders_ != 0) return;
-    }
-    for (;;) {
-      waker_batch batch;
-      std::lock_guard g(mutex_);
-      if (!wake_some_locked(batch, nullptr)) return;  // (unlocks, then wakes)
-    }
+    std::unique_lock g(mutex_);
+    if (--senders_ != 0) return;
+    waiters_.release_while(g, [](waiter&) { return wait_state::woken; });  // newcomers see closed
   }
 
   /// A new receiver: returns its position, the next message to be sent.
@@ -144,27 +137,17 @@ class chan {
   /// Stores `v` for every receiver; false (v untouched) if there is none.
   bool send(T& v, std::size_t& receivers) {
     std::optional<T> overwritten;  // destroyed last, unlocked
-    waker_batch batch;
-    bool more;
-    {
-      std::lock_guard g(mutex_);
-      if (receivers_ == 0) return false;
-      receivers = receivers_;
-      slot& sl = slots_[tail_ % slots_.size()];
-      overwritten.swap(sl.value);
-      sl.value.emplace(std::move(v));
-      sl.seq = tail_;
-      sl.unread = receivers_;
-      ++tail_;
-      std::uint64_t sent = tail_ - 1;
-      more = wake_some_locked(batch, &sent);
-    }
-    while (more) {
-      batch.wake_all();
-      std::lock_guard g(mutex_);
-      std::uint64_t sent = tail_ - 1;
-      more = wake_some_locked(batch, &sent);
-    }
+    std::unique_lock g(mutex_);
+    if (receivers_ == 0) return false;
+    receivers = receivers_;
+    slot& sl = slots_[tail_ % slots_.size()];
+    overwritten.swap(sl.value);
+    sl.value.emplace(std::move(v));
+    sl.seq = tail_;
+    sl.unread = receivers_;
+    ++tail_;
+    // Those waiting for a message sent by now (this one, or a later one once relocked).
+    waiters_.release_while(g, [this](waiter& w) { return w.waiting_for < tail_ ? wait_state::woken : wait_state::waiting; });
     return true;
   }
 
@@ -183,18 +166,13 @@ class chan {
     if (next != tail_) return status::value;
     if (senders_ == 0) return status::closed;
     w.waiting_for = next;
-    w.waker_ = parker ? waker(parker) : waker(make_waker(h, what));
-    w.state_.store(waiter::state::waiting, std::memory_order_relaxed);
-    waiters_.push_back(&w);
+    waiters_.enqueue(w, waker::for_waiter(h, parker, what));
     return status::empty;
   }
 
   void abandon(waiter& w) noexcept {
     std::lock_guard g(mutex_);
-    if (w.state_.load(std::memory_order_relaxed) != waiter::state::waiting) return;
-    waiters_.remove(&w);
-    w.waker_.drop();
-    w.state_.store(waiter::state::consumed, std::memory_order_relaxed);
+    waiters_.abandon(w);
   }
 
   std::size_t receiver_count() noexcept {
@@ -230,25 +208,12 @@ class chan {
     return status::value;
   }
 
-  /// Takes up to one batch of waiters (those waiting for a message up to `*sent`, or all when
-  /// sent is null); true if more such waiters are left.
-  bool wake_some_locked(waker_batch& batch, const std::uint64_t* sent) noexcept {
-    for (;;) {
-      waiter* w = waiters_.front();
-      if (!w || (sent && w->waiting_for > *sent)) return false;
-      if (batch.full()) return true;
-      waiters_.pop_front();
-      batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
-      w->state_.store(waiter::state::woken, std::memory_order_release);
-    }
-  }
-
   std::mutex mutex_;
   std::vector<slot> slots_;
   std::uint64_t tail_ = 0;  ///< sequence number of the next message
   std::size_t senders_ = 1;
   std::size_t receivers_ = 1;
-  wait_list<waiter> waiters_;
+  wait_queue<waiter> waiters_;
   std::atomic<std::size_t> refs_{2};
 };
 }  // namespace detail
@@ -256,7 +221,6 @@ class chan {
 /// Returned by receiver<T>::recv(). Movable until awaited.
 template <class T>
 class [[nodiscard]] recv_awaitable {
-  using state = detail::waiter::state;
   using status = typename detail::chan<T>::status;
 
  public:
@@ -267,20 +231,20 @@ class [[nodiscard]] recv_awaitable {
   recv_awaitable(recv_awaitable&& o) noexcept : r_(o.r_) {}
   recv_awaitable& operator=(recv_awaitable&&) = delete;
   ~recv_awaitable() {
-    if (node_.state_.load(std::memory_order_acquire) == state::waiting) r_->c_->abandon(node_);
+    if (node_.must_abandon()) r_->c_->abandon(node_);
   }
 
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {
     status s = r_->c_->check_or_enqueue(r_->next_, node_, h, nullptr, "corio::broadcast::receiver::recv");
     if (s == status::empty) return true;
-    node_.state_.store(state::readable, std::memory_order_relaxed);
+    node_.settle_self(corio::detail::wait_state::woken);  // readable now
     return corio::detail::resume_or_yield(h, "corio::broadcast::receiver::recv");
   }
   /// The next message; empty once every sender is gone and this receiver has read everything.
   /// Throws lagged if messages were overwritten before this receiver read them.
   std::optional<T> await_resume() {
-    node_.state_.store(state::consumed, std::memory_order_relaxed);
+    node_.consume();
     std::optional<T> out;
     r_->c_->read(r_->next_, out);  // read only now: a cancelled recv takes nothing
     return out;

@@ -68,22 +68,11 @@ class cancel_state : public std::enable_shared_from_this<cancel_state> {
   }
 
   void cancel() noexcept {
-    bool first = true;
-    for (;;) {
-      waker_batch batch;
-      {
-        std::lock_guard g(lock_);
-        if (first && cancelled_.load(std::memory_order_relaxed)) return;  // someone else did it
-        first = false;
-        cancelled_.store(true, std::memory_order_release);
-        while (!batch.full()) {
-          waiter* w = waiters_.pop_front();
-          if (!w) break;
-          batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
-          w->state_.store(waiter::state::woken, std::memory_order_release);
-        }
-        if (!batch.full()) break;  // the batch is woken as the loop body ends, unlocked
-      }
+    {
+      std::unique_lock l(lock_);
+      if (cancelled_.load(std::memory_order_relaxed)) return;  // someone else did it
+      cancelled_.store(true, std::memory_order_release);
+      waiters_.release_while(l, [](waiter&) { return wait_state::woken; });  // newcomers see the flag
     }
     request_stop();
     for (;;) {
@@ -103,18 +92,13 @@ class cancel_state : public std::enable_shared_from_this<cancel_state> {
   bool wait_or_enqueue(waiter& w, std::coroutine_handle<> h, thread_parker* parker, const char* what) {
     std::lock_guard g(lock_);
     if (cancelled_.load(std::memory_order_relaxed)) return false;
-    w.waker_ = parker ? waker(parker) : waker(make_waker(h, what));
-    w.state_.store(waiter::state::waiting, std::memory_order_relaxed);
-    waiters_.push_back(&w);
+    waiters_.enqueue(w, waker::for_waiter(h, parker, what));
     return true;
   }
 
   void abandon(waiter& w) noexcept {
     std::lock_guard g(lock_);
-    if (w.state_.load(std::memory_order_relaxed) != waiter::state::waiting) return;
-    waiters_.remove(&w);
-    w.waker_.drop();
-    w.state_.store(waiter::state::consumed, std::memory_order_relaxed);
+    waiters_.abandon(w);
   }
 
   std::stop_token stop_token() {
@@ -149,7 +133,7 @@ class cancel_state : public std::enable_shared_from_this<cancel_state> {
 
   spin_lock lock_;
   std::atomic<bool> cancelled_{false};
-  wait_list<waiter> waiters_;
+  wait_queue<waiter> waiters_;
   std::shared_ptr<cancel_state> parent_;
   cancel_state* first_child_ = nullptr;  // under lock_
   cancel_state* prev_sibling_ = nullptr;  // under parent_->lock_
@@ -187,8 +171,7 @@ void cancellation_token::blocking_wait() const {
 }
 
 cancelled_awaitable::~cancelled_awaitable() {
-  // acquire: the releaser moved the waker out before its release store, and ~waker reads it
-  if (node_.state_.load(std::memory_order_acquire) == waiter::state::waiting) s_->abandon(node_);
+  if (node_.must_abandon()) s_->abandon(node_);
 }
 
 bool cancelled_awaitable::await_ready() const noexcept { return s_->cancelled(); }

@@ -30,7 +30,7 @@
 
 #include "../runtime/detail/atomic.hpp"
 #include "../runtime/detail/export.hpp"
-#include "detail/waiter.hpp"
+#include "../runtime/detail/wait_queue.hpp"
 
 namespace corio {
 
@@ -45,11 +45,8 @@ class [[nodiscard]] CORIO_API cancelled_awaitable {
   /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
   /// wakes its task only through its waker (detail/branch_slot.hpp).
   using corio_direct_branch = void;
-  struct waiter : detail::list_node<waiter> {
-    enum class state : std::uint8_t { idle, waiting, woken, consumed };
-    detail::waker waker_;
-    detail::atomic<state> state_{state::idle};
-  };
+  /// Its wait (runtime/detail/wait_queue.hpp): released `woken` by cancel().
+  using waiter = detail::wait_node;
 
   /// Waits on the token state `s` (what cancellation_token::cancelled() calls).
   explicit cancelled_awaitable(std::shared_ptr<detail::cancel_state> s) noexcept : s_(std::move(s)) {}
@@ -60,7 +57,7 @@ class [[nodiscard]] CORIO_API cancelled_awaitable {
 
   bool await_ready() const noexcept;
   bool await_suspend(std::coroutine_handle<> h);
-  void await_resume() noexcept { node_.state_.store(waiter::state::consumed, std::memory_order_relaxed); }
+  void await_resume() noexcept { node_.consume(); }
 
  private:
   std::shared_ptr<detail::cancel_state> s_;

@@ -123,7 +123,7 @@ template <class T>
 class [[nodiscard]] send_awaitable {
   using chan_type = detail::chan<T>;
   using node = typename chan_type::send_node;
-  using state = typename node::state;
+  using wait_state = corio::detail::wait_state;
 
  public:
   /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
@@ -133,8 +133,7 @@ class [[nodiscard]] send_awaitable {
   send_awaitable(send_awaitable&& o) noexcept : c_(o.c_), value_(std::move(o.value_)) {}
   send_awaitable& operator=(send_awaitable&&) = delete;
   ~send_awaitable() {
-    // Not waiting any more: the channel is done with the node (it stored the state last).
-    if (node_.state_.load(std::memory_order_acquire) == state::waiting) c_->abandon_send(node_);
+    if (node_.must_abandon()) c_->abandon_send(node_);  // still queued (a send is never handed anything)
   }
 
   bool await_ready() const noexcept { return false; }
@@ -143,18 +142,19 @@ class [[nodiscard]] send_awaitable {
       case chan_type::outcome::queued:
         return true;
       case chan_type::outcome::closed:
-        node_.state_.store(state::closed, std::memory_order_relaxed);
+        node_.settle_self(wait_state::closed);
         return false;
       case chan_type::outcome::done:
         break;
     }
-    node_.state_.store(state::sent, std::memory_order_relaxed);
+    node_.settle_self(wait_state::woken);  // sent
     return corio::detail::resume_or_yield(h, "corio::mpsc::sender::send");
   }
   /// Throws send_error<T> (carrying the value) if the channel was closed.
   void await_resume() {
-    if (node_.state_.exchange(state::consumed, std::memory_order_relaxed) == state::closed)
-      throw send_error<T>(detail::closed_send, std::move(value_));
+    wait_state s = node_.outcome();
+    node_.consume();
+    if (s == wait_state::closed) throw send_error<T>(detail::closed_send, std::move(value_));
   }
 
  private:
@@ -170,15 +170,14 @@ template <class T>
 class [[nodiscard]] reserve_awaitable {
   using chan_type = detail::chan<T>;
   using node = typename chan_type::send_node;
-  using state = typename node::state;
+  using wait_state = corio::detail::wait_state;
 
  public:
   /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
   reserve_awaitable(reserve_awaitable&& o) noexcept : c_(o.c_) {}
   reserve_awaitable& operator=(reserve_awaitable&&) = delete;
   ~reserve_awaitable() {
-    state s = node_.state_.load(std::memory_order_acquire);
-    if (s == state::waiting || s == state::sent) c_->abandon_send(node_);
+    if (node_.must_abandon()) c_->abandon_send(node_);  // queued, or handed a slot: give it back
   }
 
   bool await_ready() const noexcept { return false; }
@@ -187,18 +186,19 @@ class [[nodiscard]] reserve_awaitable {
       case chan_type::outcome::queued:
         return true;
       case chan_type::outcome::closed:
-        node_.state_.store(state::closed, std::memory_order_relaxed);
+        node_.settle_self(wait_state::closed);
         return false;
       case chan_type::outcome::done:
         break;
     }
-    node_.state_.store(state::sent, std::memory_order_relaxed);
+    node_.settle_self(wait_state::handed);  // the slot is ours
     return corio::detail::resume_or_yield(h, "corio::mpsc::sender::reserve");
   }
   /// Throws channel_closed if the channel was closed.
   permit<T> await_resume() {
-    if (node_.state_.exchange(state::consumed, std::memory_order_relaxed) == state::closed)
-      throw channel_closed(detail::closed_reserve);
+    wait_state s = node_.outcome();
+    node_.consume();
+    if (s == wait_state::closed) throw channel_closed(detail::closed_reserve);
     c_->add_sender();
     return permit<T>(c_);
   }
@@ -215,7 +215,6 @@ template <class T>
 class [[nodiscard]] recv_awaitable {
   using chan_type = detail::chan<T>;
   using node = typename chan_type::recv_node;
-  using state = typename node::state;
 
  public:
   /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
@@ -226,8 +225,7 @@ class [[nodiscard]] recv_awaitable {
   recv_awaitable(recv_awaitable&& o) noexcept : c_(o.c_) {}
   recv_awaitable& operator=(recv_awaitable&&) = delete;
   ~recv_awaitable() {
-    state s = node_.state_.load(std::memory_order_acquire);
-    if (s == state::waiting || s == state::done) c_->abandon_recv(node_);
+    if (node_.must_abandon()) c_->abandon_recv(node_);  // queued, or handed a message: put it back
   }
 
   /// For select/timeout: completes the receive now if a message is there (or the channel is
@@ -242,7 +240,7 @@ class [[nodiscard]] recv_awaitable {
   /// The next message, or empty once every sender is gone (or the channel is closed) and
   /// nothing is left.
   std::optional<T> await_resume() noexcept {
-    node_.state_.store(state::consumed, std::memory_order_relaxed);
+    node_.consume();
     return std::move(node_.value);
   }
 
@@ -322,7 +320,7 @@ class sender {
     auto r = c_->send(n, v, {}, &parker, "corio::mpsc::sender::blocking_send");
     if (r == chan_type::outcome::queued) {
       parker.park();
-      if (n.state_.load(std::memory_order_relaxed) == chan_type::send_node::state::sent) return;
+      if (n.outcome() != corio::detail::wait_state::closed) return;  // sent
     } else if (r == chan_type::outcome::done) {
       return;
     }

@@ -83,8 +83,7 @@ class [[nodiscard]] mutex_guard {
 /// Returned by mutex<T>::lock(). Movable until awaited.
 template <class T>
 class [[nodiscard]] mutex_lock_awaitable {
-  using waiter = detail::mutex_core::waiter;
-  using state = waiter::state;
+  using wait_state = detail::wait_state;
 
  public:
   /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
@@ -94,30 +93,25 @@ class [[nodiscard]] mutex_lock_awaitable {
   mutex_lock_awaitable(mutex_lock_awaitable&& o) noexcept : m_(o.m_) {}
   mutex_lock_awaitable& operator=(mutex_lock_awaitable&&) = delete;
   ~mutex_lock_awaitable() {
-    state s = node_.state_.load(std::memory_order_acquire);
-    if (s == state::waiting || s == state::granted) m_->core_.abandon(node_);
+    if (node_.must_abandon()) m_->core_.abandon(node_);  // queued, or handed the lock: pass it on
   }
 
   bool await_ready() noexcept {
     if (!m_->core_.try_lock()) return false;
-    if (detail::coop_consume()) {
-      node_.state_.store(state::consumed, std::memory_order_relaxed);
-      return true;
-    }
-    node_.state_.store(state::granted, std::memory_order_relaxed);  // ours; yield first
+    if (detail::coop_consume()) return true;
+    node_.settle_self(wait_state::handed);  // ours; yield first
     return false;
   }
   bool await_suspend(std::coroutine_handle<> h) {
-    if (node_.state_.load(std::memory_order_acquire) != state::granted &&
-        !m_->core_.lock_or_enqueue(node_, h, nullptr, "corio::mutex::lock"))
+    if (node_.outcome() != wait_state::handed && !m_->core_.lock_or_enqueue(node_, h, nullptr, "corio::mutex::lock"))
       return true;  // queued: the unlocker wakes us with the lock
     if (detail::coop_consume()) return false;
-    node_.state_.store(state::granted, std::memory_order_relaxed);
+    node_.settle_self(wait_state::handed);
     detail::yield_to_scheduler(h, "corio::mutex::lock");
     return true;
   }
   mutex_guard<T> await_resume() noexcept {
-    node_.state_.store(state::consumed, std::memory_order_relaxed);
+    node_.consume();
     return mutex_guard<T>(m_);
   }
 
@@ -125,7 +119,7 @@ class [[nodiscard]] mutex_lock_awaitable {
   friend class mutex<T>;
   explicit mutex_lock_awaitable(mutex<T>* m) noexcept : m_(m) {}
   mutex<T>* m_;
-  waiter node_;
+  detail::mutex_core::waiter node_;
 };
 
 /// An async mutex owning its T (see above). Any task on any worker, and plain threads through

@@ -1,107 +1,75 @@
-// notify: a FIFO list of waiter nodes (in the awaiting frames) under one mutex.
-// Node states: idle -> waiting (linked) -> notified_one | notified_all (unlinked, waker handed
-// to the notifier) -> consumed (the task resumed). All transitions except the last happen
-// under the mutex; the last happens in the resumed task, after the wake.
+// notify: a wait queue (runtime/detail/wait_queue.hpp) under a spin lock, a permit and a
+// generation count. notify_one releases the head `handed` (a dropped waiter passes it on);
+// notify_all releases `woken` every waiter created before its call.
 //
-// notify_all() allocates nothing: it bumps the generation, then takes the waiters in rounds of
-// at most waker_batch::capacity under the mutex and wakes each round with the mutex released.
-// It takes only waiters linked before its bump (generation_ older than the new one): a waiter
-// links only while its generation is current, so generations never decrease along the list
-// and those that came later are all behind the ones it must wake.
+// notify_all() allocates nothing: it bumps the generation (so that a notified() created before
+// it completes at once), moves every waiter onto a detached queue on its stack, and releases
+// that one in the wait queue's batches; waiters that come meanwhile queue for the next
+// notification.
 
 #include "notify.hpp"
 
+#include <mutex>
 #include <utility>
 
 #include "../runtime/detail/context.hpp"
-#include "detail/waiter.hpp"
 
 namespace corio {
 
+using detail::wait_state;
+
 notified_awaitable notify::notified() noexcept {
-  std::lock_guard lock(mutex_);
+  std::lock_guard g(lock_);
   return notified_awaitable(*this, generation_);
 }
 
-void notify::unlink_locked(notified_awaitable* w) noexcept {
-  (w->prev_ ? w->prev_->next_ : head_) = w->next_;
-  (w->next_ ? w->next_->prev_ : tail_) = w->prev_;
-  w->prev_ = w->next_ = nullptr;
-}
-
 void notify::notify_one() noexcept {
-  detail::task_header* waker = nullptr;
+  detail::waker w;
   {
-    std::lock_guard lock(mutex_);
-    notified_awaitable* w = head_;
-    if (!w) {
+    std::lock_guard g(lock_);
+    waiter* n = queue_.front();
+    if (!n) {
       permit_ = true;
       return;
     }
-    unlink_locked(w);
-    w->state_.store(notified_awaitable::state::notified_one, std::memory_order_relaxed);
-    waker = std::exchange(w->waker_, nullptr);
+    w = queue_.release(*n, wait_state::handed);
   }
-  detail::wake(waker);
+  w.wake();
 }
 
 void notify::notify_all() noexcept {
-  std::uint64_t mine;
-  {
-    std::lock_guard lock(mutex_);
-    mine = ++generation_;
-  }
-  for (;;) {
-    detail::waker_batch batch;  // woken as the loop body ends, with the mutex released
-    {
-      std::lock_guard lock(mutex_);
-      while (!batch.full()) {
-        notified_awaitable* w = head_;
-        if (!w || w->generation_ >= mine) break;  // none left from before our call
-        unlink_locked(w);
-        w->state_.store(notified_awaitable::state::notified_all, std::memory_order_relaxed);
-        batch.push(detail::waker(std::exchange(w->waker_, nullptr)));
-      }
-      if (!batch.full()) break;
-    }
-  }
+  detail::wait_queue<waiter> now;  // every waiter present at this call
+  std::unique_lock l(lock_);
+  ++generation_;
+  queue_.detach_into(now);
+  now.release_while(l, [](waiter&) { return wait_state::woken; });
 }
 
-bool notified_awaitable::await_suspend(std::coroutine_handle<> h) {
-  detail::task_header* w = detail::make_waker(h, "corio::notify::notified");
+void notify::abandon(waiter& w) noexcept {
+  wait_state s;
   {
-    std::lock_guard lock(n_->mutex_);
-    bool ready = n_->permit_ || n_->generation_ != generation_;
-    if (!ready) {
-      waker_ = w;
-      state_.store(state::waiting, std::memory_order_relaxed);
-      prev_ = n_->tail_;
-      (n_->tail_ ? n_->tail_->next_ : n_->head_) = this;
-      n_->tail_ = this;
-      return true;
-    }
-    if (n_->generation_ == generation_) n_->permit_ = false;  // consume the permit
-    state_.store(state::consumed, std::memory_order_relaxed);
+    std::lock_guard g(lock_);
+    s = queue_.abandon(w);
   }
-  w->drop_ref();
-  return false;
+  if (s == wait_state::handed) notify_one();  // woken but never resumed: don't lose it
 }
 
 notified_awaitable::~notified_awaitable() {
-  state s = state_.load(std::memory_order_relaxed);
-  if (s == state::idle || s == state::consumed) return;
-  bool pass_on = false;
+  if (node_.must_abandon()) n_->abandon(node_);
+}
+
+bool notified_awaitable::await_suspend(std::coroutine_handle<> h) {
+  detail::waker w(detail::make_waker(h, "corio::notify::notified"));
   {
-    std::lock_guard lock(n_->mutex_);
-    s = state_.load(std::memory_order_relaxed);
-    if (s == state::waiting) {
-      n_->unlink_locked(this);
-      std::exchange(waker_, nullptr)->drop_ref();
-    } else {
-      pass_on = s == state::notified_one;  // woken but never resumed: don't lose it
+    std::lock_guard g(n_->lock_);
+    if (!n_->permit_ && n_->generation_ == node_.generation) {
+      n_->queue_.enqueue(node_, std::move(w));
+      return true;
     }
+    if (n_->generation_ == node_.generation) n_->permit_ = false;  // consume the permit
   }
-  if (pass_on) n_->notify_one();
+  node_.consume();
+  return false;  // (w is dropped unused)
 }
 
 }  // namespace corio

@@ -21,13 +21,12 @@
 // Cancel safety: notified() is cancel-safe. Dropped while it waits, it leaves the queue; dropped
 // after notify_one() chose it but before it resumed, it passes the notification on.
 
-#include <atomic>
 #include <coroutine>
 #include <cstdint>
-#include <mutex>
 
 #include "../runtime/detail/export.hpp"
-#include "../runtime/detail/task_header.hpp"
+#include "../runtime/detail/wait_queue.hpp"
+#include "detail/spin_lock.hpp"
 
 namespace corio {
 
@@ -41,25 +40,25 @@ class [[nodiscard]] CORIO_API notified_awaitable {
   /// wakes its task only through its waker (detail/branch_slot.hpp).
   using corio_direct_branch = void;
   /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
-  notified_awaitable(notified_awaitable&& o) noexcept : n_(o.n_), generation_(o.generation_) {}
+  notified_awaitable(notified_awaitable&& o) noexcept : n_(o.n_) { node_.generation = o.node_.generation; }
   notified_awaitable& operator=(notified_awaitable&&) = delete;
   ~notified_awaitable();
 
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h);
-  void await_resume() noexcept { state_.store(state::consumed, std::memory_order_relaxed); }
+  void await_resume() noexcept { node_.consume(); }
 
  private:
   friend class notify;
-  enum class state : std::uint8_t { idle, waiting, notified_one, notified_all, consumed };
-  notified_awaitable(notify& n, std::uint64_t generation) noexcept : n_(&n), generation_(generation) {}
+  /// Its wait (runtime/detail/wait_queue.hpp): released `handed` by notify_one (passed on if
+  /// dropped before resuming), `woken` by notify_all.
+  struct waiter : detail::wait_node {
+    std::uint64_t generation = 0;  ///< notify_all() calls before this awaitable was created
+  };
+  notified_awaitable(notify& n, std::uint64_t generation) noexcept : n_(&n) { node_.generation = generation; }
 
   notify* n_;
-  std::uint64_t generation_;
-  notified_awaitable* prev_ = nullptr;
-  notified_awaitable* next_ = nullptr;
-  detail::task_header* waker_ = nullptr;
-  std::atomic<state> state_{state::idle};  // written under the notify's mutex, except by its own task
+  waiter node_;
 };
 
 /// Wakes waiting tasks without passing data (see above). notify_one/notify_all may be called
@@ -86,11 +85,11 @@ class CORIO_API notify {
 
  private:
   friend class notified_awaitable;
-  void unlink_locked(notified_awaitable* w) noexcept;
+  using waiter = notified_awaitable::waiter;
+  void abandon(waiter& w) noexcept;
 
-  std::mutex mutex_;
-  notified_awaitable* head_ = nullptr;
-  notified_awaitable* tail_ = nullptr;
+  detail::spin_lock lock_;
+  detail::wait_queue<waiter> queue_;
   std::uint64_t generation_ = 0;
   bool permit_ = false;
 };

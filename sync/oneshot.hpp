@@ -30,7 +30,7 @@
 #include "../runtime/error.hpp"
 #include "channel_error.hpp"
 #include "detail/spin_lock.hpp"
-#include "detail/waiter.hpp"
+#include "../runtime/detail/wait_queue.hpp"
 
 namespace corio::oneshot {
 

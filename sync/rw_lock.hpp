@@ -93,30 +93,25 @@ class [[nodiscard]] rw_guard {
 template <class T, bool Writer>
 class [[nodiscard]] rw_acquire_awaitable {
   using waiter = rw_lock_core::waiter;
-  using state = waiter::state;
   static constexpr const char* name = Writer ? "corio::rw_lock::write" : "corio::rw_lock::read";
 
  public:
   rw_acquire_awaitable(rw_acquire_awaitable&& o) noexcept : l_(o.l_) { node_.writer = Writer; }
   rw_acquire_awaitable& operator=(rw_acquire_awaitable&&) = delete;
   ~rw_acquire_awaitable() {
-    state s = node_.state_.load(std::memory_order_acquire);
-    if (s == state::waiting || s == state::granted) l_->core_.abandon(node_);
+    if (node_.must_abandon()) l_->core_.abandon(node_);  // queued, or granted: release it
   }
 
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {
     if (!l_->core_.acquire_or_enqueue(node_, Writer, h, nullptr, name)) return true;
-    if (coop_consume()) {
-      node_.state_.store(state::consumed, std::memory_order_relaxed);
-      return false;
-    }
-    node_.state_.store(state::granted, std::memory_order_relaxed);
+    if (coop_consume()) return false;
+    node_.settle_self(wait_state::handed);
     yield_to_scheduler(h, name);
     return true;
   }
   rw_guard<T, Writer> await_resume() noexcept {
-    node_.state_.store(state::consumed, std::memory_order_relaxed);
+    node_.consume();
     return rw_guard<T, Writer>(l_);
   }
 

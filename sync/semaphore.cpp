@@ -1,7 +1,8 @@
-// semaphore. Waiter states: idle -> waiting -> granted (all `wanted` permits collected, taken
-// out of the queue by distribute_and_unlock) | closed (by close()) -> consumed. Only the head
-// waiter collects permits (`got`), so a partial collection is always at the head, and a
-// cancelled waiter returns what it got before leaving.
+// semaphore: a wait queue (runtime/detail/wait_queue.hpp) behind a spin lock. A waiter is
+// released `handed` once all its `wanted` permits are collected (distribute_and_unlock), or
+// `closed` by close(). Only the head waiter collects permits (`got`), so a partial collection
+// is always at the head, and a cancelled waiter returns what it got (or was handed) before
+// leaving.
 
 #include "semaphore.hpp"
 
@@ -40,13 +41,12 @@ semaphore::outcome semaphore::acquire_or_enqueue(waiter& w, std::coroutine_handl
     permits_ -= w.wanted;
     return outcome::granted;
   }
-  w.waker_ = parker ? detail::waker(parker) : detail::waker(detail::make_waker(h, what));
+  detail::waker wk = detail::waker::for_waiter(h, parker, what);
   if (queue_.empty()) {  // the new head collects what there is
     w.got = permits_;
     permits_ = 0;
   }
-  w.state_.store(waiter::state::waiting, std::memory_order_relaxed);
-  queue_.push_back(&w);
+  queue_.enqueue(w, std::move(wk));
   return outcome::queued;
 }
 
@@ -72,7 +72,7 @@ semaphore_permit semaphore::blocking_acquire(std::size_t n) {
       break;
   }
   parker.park();
-  if (w.state_.load(std::memory_order_relaxed) == waiter::state::closed) throw semaphore_closed(closed_message);
+  if (w.outcome() == detail::wait_state::closed) throw semaphore_closed(closed_message);
   return semaphore_permit(this, n);
 }
 
@@ -80,7 +80,7 @@ void semaphore::add_permits(std::size_t n) {
   {
     std::lock_guard g(lock_);
     std::size_t held = permits_;
-    for (waiter* w = queue_.front(); w; w = w->next_) held += w->got;  // only the head has any
+    for (waiter* w = queue_.front(); w; w = queue_.next(*w)) held += w->got;  // only the head has any
     if (n > std::numeric_limits<std::size_t>::max() - held)
       throw std::overflow_error("corio::semaphore::add_permits: the permit count would overflow");
   }
@@ -94,62 +94,38 @@ void semaphore::release(std::size_t n) noexcept {
 }
 
 void semaphore::distribute_and_unlock(std::unique_lock<detail::spin_lock>& l) noexcept {
-  for (;;) {
-    detail::waker_batch batch;
-    while (!batch.full() && permits_ > 0) {
-      waiter* w = queue_.front();
-      if (!w) break;
-      std::size_t take = std::min(permits_, w->wanted - w->got);
-      w->got += take;
-      permits_ -= take;
-      if (w->got < w->wanted) break;
-      queue_.pop_front();
-      batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
-      w->state_.store(waiter::state::granted, std::memory_order_release);
-    }
-    // A zero-permit request behind a satisfied head completes too.
-    while (!batch.full() && !queue_.empty() && queue_.front()->wanted == queue_.front()->got) {
-      waiter* w = queue_.pop_front();
-      batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
-      w->state_.store(waiter::state::granted, std::memory_order_release);
-    }
-    bool more = batch.full();
-    l.unlock();
-    batch.wake_all();
-    if (!more) return;
-    l.lock();
-  }
+  // The head collects what there is; it is released once it has all it wants (a zero-permit
+  // request behind a satisfied head completes too).
+  queue_.release_while(l, [this](waiter& w) {
+    std::size_t take = std::min(permits_, w.wanted - w.got);
+    w.got += take;
+    permits_ -= take;
+    return w.got == w.wanted ? detail::wait_state::handed : detail::wait_state::waiting;
+  });
 }
 
 void semaphore::abandon(waiter& w) noexcept {
   std::unique_lock l(lock_);
-  waiter::state s = w.state_.load(std::memory_order_relaxed);
-  w.state_.store(waiter::state::consumed, std::memory_order_relaxed);
-  if (s == waiter::state::waiting) {
-    queue_.remove(&w);
-    w.waker_.drop();
-    permits_ += std::exchange(w.got, 0);
-  } else if (s == waiter::state::granted) {
-    permits_ += w.wanted;
-  } else {
-    return;
+  switch (queue_.abandon(w)) {
+    case detail::wait_state::waiting:
+      permits_ += std::exchange(w.got, 0);
+      break;
+    case detail::wait_state::handed:
+      permits_ += w.wanted;
+      break;
+    default:
+      return;
   }
   distribute_and_unlock(l);
 }
 
 void semaphore::close() noexcept {
-  for (;;) {
-    detail::waker_batch batch;
-    std::lock_guard g(lock_);
-    closed_ = true;
-    while (!batch.full()) {
-      waiter* w = queue_.pop_front();
-      if (!w) return;
-      permits_ += std::exchange(w->got, 0);
-      batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
-      w->state_.store(waiter::state::closed, std::memory_order_release);
-    }
-  }
+  std::unique_lock l(lock_);
+  closed_ = true;
+  queue_.release_while(l, [this](waiter& w) {
+    permits_ += std::exchange(w.got, 0);
+    return detail::wait_state::closed;
+  });
 }
 
 bool semaphore::is_closed() noexcept {
@@ -165,9 +141,7 @@ std::size_t semaphore::available_permits() noexcept {
 // --- the awaitable ---------------------------------------------------------------------------
 
 semaphore_acquire_awaitable::~semaphore_acquire_awaitable() {
-  // acquire: the releaser moved the waker out before its release store, and ~waker reads it
-  waiter::state s = node_.state_.load(std::memory_order_acquire);
-  if (s == waiter::state::waiting || s == waiter::state::granted) s_->abandon(node_);
+  if (node_.must_abandon()) s_->abandon(node_);
 }
 
 bool semaphore_acquire_awaitable::await_suspend(std::coroutine_handle<> h) {
@@ -175,18 +149,19 @@ bool semaphore_acquire_awaitable::await_suspend(std::coroutine_handle<> h) {
     case semaphore::outcome::queued:
       return true;
     case semaphore::outcome::closed:
-      node_.state_.store(waiter::state::closed, std::memory_order_relaxed);
+      node_.settle_self(detail::wait_state::closed);
       return false;
     case semaphore::outcome::granted:
       break;
   }
-  node_.state_.store(waiter::state::granted, std::memory_order_relaxed);
+  node_.settle_self(detail::wait_state::handed);
   return detail::resume_or_yield(h, "corio::semaphore::acquire");
 }
 
 semaphore_permit semaphore_acquire_awaitable::await_resume() {
-  if (node_.state_.exchange(waiter::state::consumed, std::memory_order_relaxed) == waiter::state::closed)
-    throw semaphore_closed(closed_message);
+  detail::wait_state s = node_.outcome();
+  node_.consume();
+  if (s == detail::wait_state::closed) throw semaphore_closed(closed_message);
   return semaphore_permit(s_, node_.wanted);
 }
 

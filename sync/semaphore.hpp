@@ -34,7 +34,7 @@
 #include "../runtime/detail/atomic.hpp"
 #include "../runtime/detail/export.hpp"
 #include "detail/spin_lock.hpp"
-#include "detail/waiter.hpp"
+#include "../runtime/detail/wait_queue.hpp"
 
 namespace corio {
 
@@ -95,12 +95,11 @@ class [[nodiscard]] CORIO_API semaphore_acquire_awaitable {
   /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
   /// wakes its task only through its waker (detail/branch_slot.hpp).
   using corio_direct_branch = void;
-  struct waiter : detail::list_node<waiter> {
-    enum class state : std::uint8_t { idle, waiting, granted, closed, consumed };
+  /// Its wait (runtime/detail/wait_queue.hpp): released `handed` with all `wanted` permits,
+  /// or `closed`.
+  struct waiter : detail::wait_node {
     std::size_t wanted = 0;
     std::size_t got = 0;  ///< collected so far while at the head of the queue
-    detail::waker waker_;
-    detail::atomic<state> state_{state::idle};
   };
 
   /// Moves an awaitable that has not been awaited yet (awaitables are returned by value).
@@ -173,7 +172,7 @@ class CORIO_API semaphore {
   detail::spin_lock lock_;
   std::size_t permits_;
   bool closed_ = false;
-  detail::wait_list<waiter> queue_;
+  detail::wait_queue<waiter> queue_;
 };
 
 }  // namespace corio

@@ -38,7 +38,7 @@
 #include "../runtime/error.hpp"
 #include "channel_error.hpp"
 #include "detail/spin_lock.hpp"
-#include "detail/waiter.hpp"
+#include "../runtime/detail/wait_queue.hpp"
 
 namespace corio::watch {
 
@@ -50,11 +50,10 @@ class receiver;
 namespace detail {
 using namespace corio::detail;
 
-struct waiter : list_node<waiter> {
-  enum class state : std::uint8_t { idle, waiting, changed, closed, consumed };
+/// A changed() waiting for a version after `seen` (runtime/detail/wait_queue.hpp): released
+/// `woken` by a change, `closed` when the sender goes.
+struct waiter : wait_node {
   std::uint64_t seen = 0;
-  waker waker_;
-  std::atomic<state> state_{state::idle};
 };
 
 template <class T>
@@ -67,7 +66,7 @@ struct state {
   std::atomic<std::uint64_t> version{0};
   spin_lock lock;  ///< guards waiters and sender_alive
   bool sender_alive = true;
-  wait_list<waiter> waiters;
+  wait_queue<waiter> waiters;
   std::atomic<std::size_t> receivers{1};
   std::atomic<std::size_t> refs{2};
 
@@ -79,40 +78,28 @@ struct state {
   /// Wakes the waiters that have not seen `version` yet (all of them after a change), or all
   /// of them as closed.
   void wake_waiters(bool closed) noexcept {
-    for (;;) {
-      waker_batch batch;
-      std::lock_guard g(lock);
-      if (closed) sender_alive = false;
-      std::uint64_t v = version.load(std::memory_order_relaxed);
-      while (!batch.full()) {
-        waiter* w = waiters.front();
-        if (!w || (!closed && w->seen >= v)) return;
-        waiters.pop_front();
-        batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
-        w->state_.store(closed ? waiter::state::closed : waiter::state::changed, std::memory_order_release);
-      }
-    }
+    std::unique_lock g(lock);
+    if (closed) sender_alive = false;
+    waiters.release_while(g, [this, closed](waiter& w) {
+      if (closed) return wait_state::closed;
+      return w.seen < version.load(std::memory_order_relaxed) ? wait_state::woken : wait_state::waiting;
+    });
   }
 
-  /// Queues `w` unless a newer version exists (changed) or the sender is gone (closed).
-  waiter::state wait_or_enqueue(waiter& w, std::uint64_t seen, std::coroutine_handle<> h, thread_parker* parker,
-                                const char* what) {
+  /// Queues `w` unless a newer version exists (woken) or the sender is gone (closed).
+  wait_state wait_or_enqueue(waiter& w, std::uint64_t seen, std::coroutine_handle<> h, thread_parker* parker,
+                             const char* what) {
     std::lock_guard g(lock);
-    if (version.load(std::memory_order_acquire) != seen) return waiter::state::changed;
-    if (!sender_alive) return waiter::state::closed;
+    if (version.load(std::memory_order_acquire) != seen) return wait_state::woken;
+    if (!sender_alive) return wait_state::closed;
     w.seen = seen;
-    w.waker_ = parker ? waker(parker) : waker(make_waker(h, what));
-    w.state_.store(waiter::state::waiting, std::memory_order_relaxed);
-    waiters.push_back(&w);
-    return waiter::state::waiting;
+    waiters.enqueue(w, waker::for_waiter(h, parker, what));
+    return wait_state::waiting;
   }
 
   void abandon(waiter& w) noexcept {
     std::lock_guard g(lock);
-    if (w.state_.load(std::memory_order_relaxed) != waiter::state::waiting) return;
-    waiters.remove(&w);
-    w.waker_.drop();
-    w.state_.store(waiter::state::consumed, std::memory_order_relaxed);
+    waiters.abandon(w);
   }
 };
 
@@ -144,7 +131,7 @@ class ref {
 /// Returned by receiver<T>::changed(). Movable until awaited.
 template <class T>
 class [[nodiscard]] changed_awaitable {
-  using state = detail::waiter::state;
+  using wait_state = corio::detail::wait_state;
 
  public:
   /// corio::select and corio::timeout may drive it in place, without a frame of its own: it
@@ -154,20 +141,21 @@ class [[nodiscard]] changed_awaitable {
   changed_awaitable(changed_awaitable&& o) noexcept : r_(o.r_) {}
   changed_awaitable& operator=(changed_awaitable&&) = delete;
   ~changed_awaitable() {
-    if (node_.state_.load(std::memory_order_acquire) == state::waiting) r_->s_->abandon(node_);
+    if (node_.must_abandon()) r_->s_->abandon(node_);
   }
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {
-    state s = r_->s_->wait_or_enqueue(node_, r_->seen_, h, nullptr, "corio::watch::receiver::changed");
-    if (s == state::waiting) return true;
-    node_.state_.store(s, std::memory_order_relaxed);
+    wait_state s = r_->s_->wait_or_enqueue(node_, r_->seen_, h, nullptr, "corio::watch::receiver::changed");
+    if (s == wait_state::waiting) return true;
+    node_.settle_self(s);
     return corio::detail::resume_or_yield(h, "corio::watch::receiver::changed");
   }
   /// Marks the newest version seen. Throws channel_closed if the sender is gone and there was
   /// nothing new.
   void await_resume() {
-    if (node_.state_.exchange(state::consumed, std::memory_order_relaxed) == state::closed)
-      throw channel_closed(detail::closed_changed);
+    wait_state s = node_.outcome();
+    node_.consume();
+    if (s == wait_state::closed) throw channel_closed(detail::closed_changed);
     r_->seen_ = r_->s_->version.load(std::memory_order_acquire);
   }
 
@@ -242,11 +230,11 @@ class receiver {
     detail::waiter w;
     corio::detail::thread_parker parker;
     auto st = s->wait_or_enqueue(w, seen_, {}, &parker, "corio::watch::receiver::blocking_changed");
-    if (st == detail::waiter::state::waiting) {
+    if (st == corio::detail::wait_state::waiting) {
       parker.park();
-      st = w.state_.load(std::memory_order_relaxed);
+      st = w.outcome();
     }
-    if (st == detail::waiter::state::closed) throw channel_closed(detail::closed_changed);
+    if (st == corio::detail::wait_state::closed) throw channel_closed(detail::closed_changed);
     seen_ = s->version.load(std::memory_order_acquire);
   }
   /// True once the sender is gone.

@@ -9,8 +9,9 @@
 //   closed_    the listener is closing: nothing is queued or armed any more; descriptors that
 //              still arrive are closed.
 //   ready_     descriptors accepted and not yet taken, oldest first.
-//   head_/tail_  waiting accepts, oldest first. A waiter is either linked, or has been handed
-//              its result (a descriptor or -errno) and its waker by whoever unlinked it.
+//   waiters_   waiting accepts, oldest first: a wait queue (runtime/detail/wait_queue.hpp). A
+//              waiter is either queued, or has been released with its result (a descriptor:
+//              `handed`, which withdraw puts back; -errno: `woken`) by whoever unlinked it.
 //
 // Each completion of the request:
 //   descriptor  to the oldest waiter, else into ready_ (closed if closed_). At `capacity`
@@ -23,7 +24,9 @@
 //               get the request re-armed on this ring, unless the runtime is shutting down
 //               (its reactor must drain, not restart): then they fail with ECANCELED.
 // Wakes happen after the mutex is released; a waiter is not touched after it is handed over,
-// so its frame may be destroyed as soon as its task is aborted.
+// so its frame may be destroyed as soon as its task is aborted. Failing every waiter moves them
+// onto a detached wait queue (their results set) that is released once the rest is done, in
+// the wait queue's batches: nothing is allocated.
 //
 // Who arms: accept() with the queue empty always (it is about to wait); with descriptors
 // queued, only below capacity / 2 (hysteresis, so a full queue does not cancel and re-arm at
@@ -36,7 +39,6 @@
 
 #include <cerrno>
 #include <new>
-#include <vector>
 
 #include "../../runtime/detail/scheduler.hpp"
 #include "multishot_accept.hpp"
@@ -52,20 +54,19 @@ bool above_nofile_limit(int fd) noexcept {
 
 }  // namespace
 
-/// Wakers collected under the lock, woken after it.
+/// What to do once the state is settled: waiters released one at a time (at most a few per
+/// lock hold), waiters failed all at once (a detached queue, their results set), a descriptor
+/// to close.
 struct accept_queue::wakes {
-  std::vector<task_header*> tasks;
+  waker_batch one;
+  wait_queue<waiter> failed;
   int to_close = -1;
-  void add(task_header* t) noexcept {
-    try {
-      tasks.push_back(t);
-    } catch (...) {
-      wake(t);  // out of memory: wake under the lock instead (wake takes no lock of ours)
-    }
-  }
-  void run() noexcept {
+
+  /// Called with `lock` held; returns with it released and every waiter woken.
+  void run(std::unique_lock<std::mutex>& lock) noexcept {
+    failed.release_while(lock, [](waiter&) { return wait_state::woken; });
     if (to_close >= 0) ::close(to_close);
-    for (task_header* t : tasks) wake(t);
+    one.wake_all();
   }
 };
 
@@ -115,9 +116,9 @@ bool accept_queue::take_or_wait(waiter& w, std::coroutine_handle<> h, cancel_hoo
     }
     return true;
   }
-  w.waker = make_waker(h, "accept");
-  w.waker->hook = hook;
-  link_locked(w);
+  task_header* t = make_waker(h, "accept");
+  t->hook = hook;
+  waiters_.enqueue(w, waker(t));
   return false;
 }
 
@@ -125,16 +126,9 @@ void accept_queue::withdraw(waiter& w) noexcept {
   int to_close = -1;
   {
     std::lock_guard lock(mutex_);
-    if (w.linked) {
-      if (w.prev) w.prev->next = w.next;
-      else head_ = w.next;
-      if (w.next) w.next->prev = w.prev;
-      else tail_ = w.prev;
-      w.linked = false;
-      w.prev = w.next = nullptr;
-      if (w.waker) w.waker->drop_ref();  // its wake will never come
-      w.waker = nullptr;
-    } else if (w.result >= 0) {
+    // Still queued: leaves (its wake will never come). Handed a descriptor (or holding one
+    // taken at once): it goes back. A second call finds the node consumed and the result gone.
+    if (waiters_.abandon(w) != wait_state::waiting && w.result >= 0) {
       if (closed_) {
         to_close = w.result;
       } else {
@@ -153,17 +147,14 @@ void accept_queue::withdraw(waiter& w) noexcept {
 bool accept_queue::close() noexcept {
   std::deque<int> fds;
   wakes out;
-  bool was_armed;
-  {
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-    fds.swap(ready_);
-    fail_waiters_locked(EBADF, out);
-    was_armed = armed_;
-    if (armed_) stop_locked();
-  }
+  std::unique_lock lock(mutex_);
+  closed_ = true;
+  fds.swap(ready_);
+  fail_waiters_locked(EBADF, out);
+  bool was_armed = armed_;
+  if (armed_) stop_locked();
+  out.run(lock);
   for (int f : fds) ::close(f);
-  out.run();
   return was_armed;
 }
 
@@ -172,10 +163,10 @@ void accept_queue::on_complete(io_completion* self, int res, unsigned flags) noe
 }
 
 void accept_queue::completed(int res, unsigned flags) noexcept {
+  std::shared_ptr<accept_queue> keep;  // released last: it may be the last reference
   wakes out;
-  std::shared_ptr<accept_queue> keep;  // released after the lock: it may be the last reference
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     bool more = flags & completion_more;
     // The kernel took RLIMIT_NOFILE when the request was armed: if the process has lowered
     // it since, the request would go on accepting past it and never report EMFILE. A
@@ -191,9 +182,8 @@ void accept_queue::completed(int res, unsigned flags) noexcept {
     if (res >= 0) {
       if (closed_) {
         out.to_close = res;
-      } else if (waiter* w = pop_waiter_locked()) {
-        w->result = res;
-        out.add(std::exchange(w->waker, nullptr));
+      } else if (!waiters_.empty()) {
+        hand_locked(res, out);
       } else {
         push_locked(res);
         if (more && ready_.size() >= capacity) stop_locked();
@@ -203,7 +193,7 @@ void accept_queue::completed(int res, unsigned flags) noexcept {
       armed_ = false;
       bool ours = std::exchange(stopping_, false);
       if (res < 0 && !closed_ && !(ours && res == -ECANCELED)) fail_waiters_locked(-res, out);
-      if (head_ && !closed_) {
+      if (!waiters_.empty() && !closed_) {
         // Re-arm only on this ring's own worker, and not while the runtime shuts down (its
         // reactor is draining every operation and would wait for this one forever).
         thread_context& c = this_thread();
@@ -216,18 +206,16 @@ void accept_queue::completed(int res, unsigned flags) noexcept {
             err = -ENOMEM;
           }
         }
-        while (head_ && !ready_.empty()) {  // (only if the backend answered at once)
-          waiter* w = pop_waiter_locked();
-          w->result = ready_.front();
+        while (!waiters_.empty() && !ready_.empty()) {  // (only if the backend answered at once)
+          hand_locked(ready_.front(), out);
           ready_.pop_front();
-          out.add(std::exchange(w->waker, nullptr));
         }
         if (!armed_) fail_waiters_locked(err < 0 ? -err : ECANCELED, out);
       }
       if (!armed_) keep = std::move(keep_alive_);
     }
+    out.run(lock);
   }
-  out.run();
 }
 
 int accept_queue::arm_locked(reactor& r) {
@@ -261,31 +249,15 @@ void accept_queue::push_locked(int fd) noexcept {
   }
 }
 
-void accept_queue::link_locked(waiter& w) noexcept {
-  w.next = nullptr;
-  w.prev = tail_;
-  if (tail_) tail_->next = &w;
-  else head_ = &w;
-  tail_ = &w;
-  w.linked = true;
-}
-
-accept_queue::waiter* accept_queue::pop_waiter_locked() noexcept {
-  waiter* w = head_;
-  if (!w) return nullptr;
-  head_ = w->next;
-  if (head_) head_->prev = nullptr;
-  else tail_ = nullptr;
-  w->next = w->prev = nullptr;
-  w->linked = false;
-  return w;
+void accept_queue::hand_locked(int result, wakes& out) noexcept {
+  waiter& w = *waiters_.front();
+  w.result = result;
+  out.one.push(waiters_.release(w, result >= 0 ? wait_state::handed : wait_state::woken));
 }
 
 void accept_queue::fail_waiters_locked(int err, wakes& out) noexcept {
-  while (waiter* w = pop_waiter_locked()) {
-    w->result = -err;
-    out.add(std::exchange(w->waker, nullptr));
-  }
+  for (waiter* w = waiters_.front(); w; w = waiters_.next(*w)) w->result = -err;
+  waiters_.detach_into(out.failed);
 }
 
 }  // namespace corio::detail

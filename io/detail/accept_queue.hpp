@@ -44,6 +44,7 @@
 #include "../../runtime/detail/export.hpp"
 #include "../../runtime/detail/reactor.hpp"
 #include "../../runtime/detail/task_header.hpp"
+#include "../../runtime/detail/wait_queue.hpp"
 #include "io_awaitable.hpp"
 #include "socket_base.hpp"
 
@@ -58,13 +59,10 @@ class accept_queue : public std::enable_shared_from_this<accept_queue> {
   /// backlog as its only queue (so its accepts meet EMFILE exactly as before).
   static constexpr unsigned warm_up = 32;
 
-  /// One accept() waiting on the queue (lives in its awaitable).
-  struct waiter {
-    waiter* next = nullptr;
-    waiter* prev = nullptr;
-    task_header* waker = nullptr;
+  /// One accept() waiting on the queue (lives in its awaitable): a wait queue node
+  /// (runtime/detail/wait_queue.hpp), released `handed` a descriptor or `woken` with -errno.
+  struct waiter : wait_node {
     int result = -ECANCELED;  ///< a descriptor or -errno, once handed over
-    bool linked = false;      ///< in the wait list
   };
 
   explicit accept_queue(int listen_fd) noexcept;
@@ -115,15 +113,14 @@ class accept_queue : public std::enable_shared_from_this<accept_queue> {
   int arm_locked(reactor& r);
   void stop_locked() noexcept;
   void push_locked(int fd) noexcept;
-  void link_locked(waiter& w) noexcept;
-  waiter* pop_waiter_locked() noexcept;
+  /// Hands `fd` (or -errno) to the oldest waiter.
+  void hand_locked(int result, wakes& out) noexcept;
   void fail_waiters_locked(int err, wakes& out) noexcept;
 
   mutable std::mutex mutex_;
   const int listen_fd_;
   std::deque<int> ready_;  // accepted, not yet taken; oldest first
-  waiter* head_ = nullptr;
-  waiter* tail_ = nullptr;
+  wait_queue<waiter> waiters_;
   request req_;
   std::shared_ptr<accept_queue> keep_alive_;  // the armed request's reference
   bool armed_ = false;
@@ -173,6 +170,7 @@ class [[nodiscard]] accept_operation final : cancel_hook {
     } else {
       if (state_ == state::waiting) this_thread().task->hook = nullptr;
       state_ = state::idle;
+      waiter_.consume();
       r = std::exchange(waiter_.result, -ECANCELED);
     }
     if (r < 0) throw_io_error(-r, "accept", lfd_);

@@ -1,6 +1,6 @@
-// countdown. Waiter states: idle -> waiting -> released (taken out of the queue by the thread
-// that ended its round) -> consumed. A waiting node whose round has already ended but which the
-// releasing thread has not reached yet is simply unlinked if its task is cancelled.
+// countdown. A waiter is released `woken` by the thread that ended its round. A waiting node
+// whose round has already ended but which the releasing thread has not reached yet is simply
+// unlinked if its task is cancelled.
 
 #include "countdown.hpp"
 
@@ -34,39 +34,20 @@ void countdown::sub(std::size_t n, const char* what) {
   count_ -= n;
   if (count_ != 0) return;
   const std::uint64_t ended = round_++;
-  for (;;) {
-    waker_batch batch;
-    while (!batch.full()) {
-      waiter* w = queue_.front();
-      if (!w || w->round != ended) break;
-      queue_.pop_front();
-      batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
-      w->state_.store(waiter::state::released, std::memory_order_release);
-    }
-    bool more = batch.full();
-    l.unlock();
-    batch.wake_all();
-    if (!more) return;
-    l.lock();
-  }
+  queue_.release_while(l, [ended](waiter& w) { return w.round == ended ? wait_state::woken : wait_state::waiting; });
 }
 
 bool countdown::wait_or_enqueue(waiter& w, std::coroutine_handle<> h, thread_parker* parker, const char* what) {
   std::lock_guard g(lock_);
   if (count_ == 0) return true;
   w.round = round_;
-  w.waker_ = parker ? waker(parker) : waker(make_waker(h, what));
-  w.state_.store(waiter::state::waiting, std::memory_order_relaxed);
-  queue_.push_back(&w);
+  queue_.enqueue(w, waker::for_waiter(h, parker, what));
   return false;
 }
 
 void countdown::abandon(waiter& w) noexcept {
   std::lock_guard g(lock_);
-  if (w.state_.load(std::memory_order_relaxed) != waiter::state::waiting) return;
-  queue_.remove(&w);
-  w.waker_.drop();
-  w.state_.store(waiter::state::consumed, std::memory_order_relaxed);
+  queue_.abandon(w);
 }
 
 bool countdown_awaitable::await_suspend(std::coroutine_handle<> h) {

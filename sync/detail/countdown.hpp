@@ -4,28 +4,23 @@
 //
 // Each time the count reaches zero a new round starts (round_++); waiters remember the round
 // they joined and are released when it ends. Releasing takes them from the head of the queue
-// in batches (relocking in between); later joiners, of a later round, are queued behind them
-// and are not released by mistake.
+// in the wait queue's batches (runtime/detail/wait_queue.hpp), `woken`; later joiners, of a
+// later round, are queued behind them and are not released by mistake.
 
-#include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 
-#include "../../runtime/detail/atomic.hpp"
 #include "../../runtime/detail/export.hpp"
+#include "../../runtime/detail/wait_queue.hpp"
 #include "spin_lock.hpp"
-#include "waiter.hpp"
 
 namespace corio::detail {
 
 class CORIO_API countdown {
  public:
-  struct waiter : list_node<waiter> {
-    enum class state : std::uint8_t { idle, waiting, released, consumed };
+  struct waiter : wait_node {
     std::uint64_t round = 0;
-    waker waker_;
-    atomic<state> state_{state::idle};
   };
 
   explicit countdown(std::size_t count) noexcept : count_(count) {}
@@ -45,7 +40,7 @@ class CORIO_API countdown {
   spin_lock lock_;
   std::size_t count_;
   std::uint64_t round_ = 0;
-  wait_list<waiter> queue_;
+  wait_queue<waiter> queue_;
 };
 
 /// Awaitable returned by latch::wait / wait_group::wait. Movable until awaited.
@@ -55,13 +50,12 @@ class [[nodiscard]] CORIO_API countdown_awaitable {
   countdown_awaitable(countdown_awaitable&& o) noexcept : c_(o.c_), what_(o.what_) {}
   countdown_awaitable& operator=(countdown_awaitable&&) = delete;
   ~countdown_awaitable() {
-    // acquire: the releaser moved the waker out before its release store, and ~waker reads it
-    if (node_.state_.load(std::memory_order_acquire) == countdown::waiter::state::waiting) c_->abandon(node_);
+    if (node_.must_abandon()) c_->abandon(node_);
   }
 
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h);
-  void await_resume() noexcept { node_.state_.store(countdown::waiter::state::consumed, std::memory_order_relaxed); }
+  void await_resume() noexcept { node_.consume(); }
 
  private:
   countdown* c_;

@@ -16,11 +16,12 @@
 // A receive returns "no more" once the ring is empty and either every sender (handles and
 // permits, counted in senders_) is gone, or the channel is closed with no reserved slot left.
 //
-// Node states (send_node): idle -> waiting -> sent | closed, set by whoever completes it under
-// the lock; -> consumed by the owner after it resumed. recv_node: idle -> waiting -> done (with
-// or without a value) -> consumed. A node that reached sent/done but whose task was cancelled
-// before resuming is undone by its owner's destructor (abandon_*): a reservation is released,
-// a delivered message goes back to the front of the ring. Nothing handed over is ever lost.
+// Both queues are wait queues (runtime/detail/wait_queue.hpp). A send is released `woken` once
+// its value is in (it owns nothing more), a reservation `handed` its slot, either `closed`; a
+// receive is released `handed` a message, or `woken` with none (the channel is finished). A
+// node handed something whose task was cancelled before resuming is undone by its owner's
+// destructor (abandon_*): a reservation is released, a delivered message goes back to the
+// front of the ring. Nothing handed over is ever lost.
 //
 // Lifetime: refs_ counts the handles (senders, receiver, permits); the last one deletes the
 // state. Messages are destroyed outside the lock (their destructors may use the channel).
@@ -40,7 +41,7 @@
 #include "ring.hpp"
 #include "../../runtime/detail/atomic.hpp"
 #include "spin_lock.hpp"
-#include "waiter.hpp"
+#include "../../runtime/detail/wait_queue.hpp"
 
 namespace corio::detail::mpsc {
 
@@ -52,17 +53,11 @@ class chan {
                 "corio::mpsc: the message type must be nothrow move constructible and destructible");
 
  public:
-  struct send_node : list_node<send_node> {
-    enum class state : std::uint8_t { idle, waiting, sent, closed, consumed };
+  struct send_node : wait_node {
     T* value = nullptr;  ///< the message to move into the channel; null for a reservation
-    waker waker_;
-    atomic<state> state_{state::idle};
   };
-  struct recv_node : list_node<recv_node> {
-    enum class state : std::uint8_t { idle, waiting, done, consumed };
-    std::optional<T> value;  ///< at `done`: the message, or empty for "closed and drained"
-    waker waker_;
-    atomic<state> state_{state::idle};
+  struct recv_node : wait_node {
+    std::optional<T> value;  ///< once released: the message, or empty for "closed and drained"
   };
   /// How an operation that may wait went: completed, refused (closed), or queued.
   enum class outcome : std::uint8_t { done, closed, queued };
@@ -100,9 +95,7 @@ class chan {
       if (closed_) return outcome::closed;
       if (!deliver_locked(v, rx)) {
         n.value = &v;
-        n.waker_ = parker ? waker(parker) : waker(make_waker(h, what));
-        n.state_.store(send_node::state::waiting, std::memory_order_relaxed);
-        send_waiters_.push_back(&n);
+        send_waiters_.enqueue(n, waker::for_waiter(h, parker, what));
         return outcome::queued;
       }
     }
@@ -131,9 +124,7 @@ class chan {
       return outcome::done;
     }
     n.value = nullptr;
-    n.waker_ = parker ? waker(parker) : waker(make_waker(h, what));
-    n.state_.store(send_node::state::waiting, std::memory_order_relaxed);
-    send_waiters_.push_back(&n);
+    send_waiters_.enqueue(n, waker::for_waiter(h, parker, what));
     return outcome::queued;
   }
   send_status try_reserve() noexcept {
@@ -151,11 +142,9 @@ class chan {
     std::lock_guard g(lock_);
     --reserved_;
     if (!receiver_alive_) return false;
-    if (recv_node* r = recv_waiters_.pop_front()) {
+    if (recv_node* r = recv_waiters_.front()) {
       r->value.emplace(std::move(v));
-      waker rx;
-      complete_recv_locked(r, rx);
-      wake.push(std::move(rx));
+      wake.push(complete_recv_locked(*r));
       refill_locked(wake);  // handed straight to a receive: the reserved slot is free again
     } else {
       buf_.emplace_back(std::move(v));  // into the slot the reservation held
@@ -177,19 +166,12 @@ class chan {
   /// The owner of `n` goes away (its task was cancelled): leave the queue, or give back a
   /// reservation granted to it.
   void abandon_send(send_node& n) noexcept {
-    bool release = false;
+    wait_state s;
     {
       std::lock_guard g(lock_);
-      auto s = n.state_.load(std::memory_order_relaxed);
-      if (s == send_node::state::waiting) {
-        send_waiters_.remove(&n);
-        n.waker_.drop();
-      } else {
-        release = s == send_node::state::sent && n.value == nullptr;
-      }
-      n.state_.store(send_node::state::consumed, std::memory_order_relaxed);
+      s = send_waiters_.abandon(n);
     }
-    if (release) release_reservation();
+    if (s == wait_state::handed) release_reservation();
   }
 
   // --- receiving --------------------------------------------------------------------------
@@ -200,9 +182,7 @@ class chan {
     {
       std::lock_guard g(lock_);
       if (!take_locked(n, wake)) {
-        n.waker_ = parker ? waker(parker) : waker(make_waker(h, what));
-        n.state_.store(recv_node::state::waiting, std::memory_order_relaxed);
-        recv_waiters_.push_back(&n);
+        recv_waiters_.enqueue(n, waker::for_waiter(h, parker, what));
         return outcome::queued;
       }
     }
@@ -242,17 +222,10 @@ class chan {
     waker w;
     {
       std::lock_guard g(lock_);
-      auto s = n.state_.load(std::memory_order_relaxed);
-      n.state_.store(recv_node::state::consumed, std::memory_order_relaxed);
-      if (s == recv_node::state::waiting) {
-        recv_waiters_.remove(&n);
-        n.waker_.drop();
-        return;
-      }
-      if (s != recv_node::state::done || !n.value || !receiver_alive_) return;
-      if (recv_node* r = recv_waiters_.pop_front()) {
+      if (recv_waiters_.abandon(n) != wait_state::handed || !receiver_alive_) return;
+      if (recv_node* r = recv_waiters_.front()) {
         r->value.emplace(std::move(*n.value));
-        complete_recv_locked(r, w);
+        w = complete_recv_locked(*r);
       } else {
         buf_.push_front(std::move(*n.value));  // may grow the ring past cap: see ring.hpp
       }
@@ -263,25 +236,14 @@ class chan {
 
   /// No new sends (waiting ones fail with their value back); what is queued can be received.
   void close() noexcept {
-    for (;;) {
-      waker_batch batch;
-      {
-        std::lock_guard g(lock_);
-        closed_ = true;
-        while (!batch.full()) {
-          send_node* s = send_waiters_.pop_front();
-          if (!s) break;
-          batch.push(std::move(s->waker_));  // before the state: see refill_locked
-          s->state_.store(send_node::state::closed, std::memory_order_release);
-        }
-        if (send_waiters_.empty()) {
-          waker w;
-          finish_receive_if_closed_locked(w);
-          if (w) batch.push(std::move(w));
-          break;
-        }
-      }
-    }
+    std::unique_lock l(lock_);
+    closed_ = true;
+    send_waiters_.release_while(l, [](send_node&) { return wait_state::closed; });
+    l.lock();
+    waker w;
+    finish_receive_if_closed_locked(w);
+    l.unlock();
+    w.wake();
   }
 
   /// The receiver goes away: close, then destroy every queued message (outside the lock).
@@ -330,9 +292,9 @@ class chan {
 
   /// Puts `v` with a waiting receive or in the ring; false if there is no room.
   bool deliver_locked(T& v, waker& rx) {
-    if (recv_node* r = recv_waiters_.pop_front()) {
+    if (recv_node* r = recv_waiters_.front()) {
       r->value.emplace(std::move(v));
-      complete_recv_locked(r, rx);
+      rx = complete_recv_locked(*r);
       return true;
     }
     if (!has_room_locked()) return false;
@@ -340,9 +302,9 @@ class chan {
     return true;
   }
 
-  static void complete_recv_locked(recv_node* r, waker& w) noexcept {
-    w = std::move(r->waker_);  // before the state: see refill_locked
-    r->state_.store(recv_node::state::done, std::memory_order_release);
+  /// Releases the head receive `r` (handed its value, or woken with none: finished).
+  [[nodiscard]] waker complete_recv_locked(recv_node& r) noexcept {
+    return recv_waiters_.release(r, r.value ? wait_state::handed : wait_state::woken);
   }
 
   /// Completes `n` (done) with the next message, or empty when nothing more can come; false
@@ -355,7 +317,7 @@ class chan {
     } else if (!finished_locked()) {
       return false;
     }
-    n.state_.store(recv_node::state::done, std::memory_order_relaxed);
+    n.settle_self(n.value ? wait_state::handed : wait_state::woken);
     return true;
   }
 
@@ -364,43 +326,30 @@ class chan {
   /// event frees one slot and a hand-off to a receive uses none, so a few wakers at most.
   void refill_locked(waker_batch& wake) noexcept {
     while (!send_waiters_.empty() && has_room_locked() && wake.size() + 2 <= waker_batch::capacity) {
-      send_node* s = send_waiters_.pop_front();
-      if (!s->value) {
+      send_node& s = *send_waiters_.front();
+      if (!s.value) {
         ++reserved_;
-      } else if (recv_node* r = recv_waiters_.pop_front()) {
-        r->value.emplace(std::move(*s->value));
-        waker w;
-        complete_recv_locked(r, w);
-        wake.push(std::move(w));
+      } else if (recv_node* r = recv_waiters_.front()) {
+        r->value.emplace(std::move(*s.value));
+        wake.push(complete_recv_locked(*r));
       } else {
-        buf_.emplace_back(std::move(*s->value));
+        buf_.emplace_back(std::move(*s.value));
       }
-      // The waker first, then the state (release): a sender's frame destroyed by an abort
-      // looks at the state without the lock and may go as soon as it reads `sent`.
-      wake.push(std::move(s->waker_));
-      s->state_.store(send_node::state::sent, std::memory_order_release);
+      // A reservation is handed its slot; a send owns nothing any more.
+      wake.push(send_waiters_.release(s, s.value ? wait_state::woken : wait_state::handed));
     }
   }
 
   /// A closed channel whose last reservation just went: a waiting receive learns it is over.
   void finish_receive_if_closed_locked(waker& w) noexcept {
     if (!buf_.empty() || !finished_locked()) return;
-    if (recv_node* r = recv_waiters_.pop_front()) complete_recv_locked(r, w);
+    if (recv_node* r = recv_waiters_.front()) w = complete_recv_locked(*r);
   }
 
   /// The last sender is gone: every waiting receive (the ring is empty) ends.
   void finish_receives() noexcept {
-    for (;;) {
-      waker_batch batch;
-      std::lock_guard g(lock_);
-      while (!batch.full()) {
-        recv_node* r = recv_waiters_.pop_front();
-        if (!r) return;
-        waker w;
-        complete_recv_locked(r, w);
-        batch.push(std::move(w));
-      }
-    }
+    std::unique_lock l(lock_);
+    recv_waiters_.release_while(l, [](recv_node&) { return wait_state::woken; });
   }
 
   const std::size_t cap_;
@@ -409,8 +358,8 @@ class chan {
   std::size_t reserved_ = 0;
   bool closed_ = false;
   bool receiver_alive_ = true;
-  wait_list<send_node> send_waiters_;
-  wait_list<recv_node> recv_waiters_;
+  wait_queue<send_node> send_waiters_;
+  wait_queue<recv_node> recv_waiters_;
   atomic<std::size_t> senders_{1};
   atomic<std::size_t> refs_{2};  // the first sender and the receiver
 };

@@ -1,9 +1,8 @@
 // mutex_core: the contended paths. Protocol in mutex_core.hpp.
 //
-// Waiter states: idle -> waiting (queued, waker in the node) -> granted (unlinked by the
-// unlocker, who took the waker; the waiter now owns the mutex) -> consumed (the waiter's task
-// resumed and built its guard). idle -> granted also happens when the lock is taken at once but
-// the task must yield for its budget first. `waiting -> granted` happens under lock_.
+// Waiters follow the wait queue's states (runtime/detail/wait_queue.hpp): `handed` is "owns the
+// lock", reached by the unlocker's hand-off under lock_, or by the waiter itself (idle ->
+// handed) when it took the lock at once but must yield for its budget first.
 
 #include "mutex_core.hpp"
 
@@ -40,7 +39,7 @@ bool mutex_core::lock_or_enqueue(waiter& w, std::coroutine_handle<> h, thread_pa
     cpu_relax();
   }
   // Made before taking lock_ (it may throw); dropped unused if the mutex came free meanwhile.
-  waker wk = parker ? waker(parker) : waker(make_waker(h, what));
+  waker wk = waker::for_waiter(h, parker, what);
   std::lock_guard g(lock_);
   std::uint32_t s = state_.load(std::memory_order_relaxed);
   for (;;) {
@@ -53,9 +52,7 @@ bool mutex_core::lock_or_enqueue(waiter& w, std::coroutine_handle<> h, thread_pa
       break;
     }
   }
-  w.waker_ = std::move(wk);
-  w.state_.store(waiter::state::waiting, std::memory_order_relaxed);
-  queue_.push_back(&w);
+  queue_.enqueue(w, std::move(wk));
   return false;
 }
 
@@ -63,14 +60,13 @@ void mutex_core::unlock_slow() noexcept {
   waker next;
   {
     std::lock_guard g(lock_);
-    waiter* w = queue_.pop_front();
+    waiter* w = queue_.front();
     if (!w) {  // the last waiter left (cancelled) after we failed the fast path
       state_.store(0, std::memory_order_release);
       return;
     }
-    if (queue_.empty()) state_.store(locked, std::memory_order_relaxed);  // ownership passes to w
-    next = std::move(w->waker_);  // the waker before the state (release): see mpsc_chan.hpp
-    w->state_.store(waiter::state::granted, std::memory_order_release);
+    next = queue_.release(*w, wait_state::handed);  // ownership passes to w
+    if (queue_.empty()) state_.store(locked, std::memory_order_relaxed);
   }
   // Our writes to the protected value reach the new owner through the wake (a release of the
   // task's state word, or the parker's mutex) and lock_'s release above.
@@ -78,20 +74,13 @@ void mutex_core::unlock_slow() noexcept {
 }
 
 void mutex_core::abandon(waiter& w) noexcept {
+  wait_state s;
   {
     std::lock_guard g(lock_);
-    waiter::state s = w.state_.load(std::memory_order_relaxed);
-    if (s == waiter::state::waiting) {
-      queue_.remove(&w);
-      if (queue_.empty()) state_.fetch_and(~has_waiters, std::memory_order_relaxed);
-      w.waker_.drop();
-      w.state_.store(waiter::state::consumed, std::memory_order_relaxed);
-      return;
-    }
-    if (s != waiter::state::granted) return;
-    w.state_.store(waiter::state::consumed, std::memory_order_relaxed);
+    s = queue_.abandon(w);
+    if (s == wait_state::waiting && queue_.empty()) state_.fetch_and(~has_waiters, std::memory_order_relaxed);
   }
-  unlock();  // handed to us but never used: pass it on
+  if (s == wait_state::handed) unlock();  // handed to us but never used: pass it on
 }
 
 }  // namespace corio::detail

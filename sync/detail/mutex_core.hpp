@@ -10,6 +10,8 @@
 //    cleared with the last one). A hand-off is never undone: the receiver owns the lock from
 //    that moment, and passes it on if it turns out to have been cancelled.
 //  - `has_waiters` is only set or cleared, and the queue only changed, under lock_.
+// The queue is a wait queue (runtime/detail/wait_queue.hpp): a waiter handed the lock is
+// released `handed`, and passes the lock on (unlock) if it is abandoned before it resumes.
 // Before queueing, a locker spins briefly while the mutex is held without waiters: critical
 // sections are usually far shorter than a suspension.
 
@@ -19,8 +21,8 @@
 
 #include "../../runtime/detail/atomic.hpp"
 #include "../../runtime/detail/export.hpp"
+#include "../../runtime/detail/wait_queue.hpp"
 #include "spin_lock.hpp"
-#include "waiter.hpp"
 
 namespace corio::detail {
 
@@ -30,12 +32,7 @@ class CORIO_API mutex_core {
   static constexpr std::uint32_t has_waiters = 2;
 
   /// A waiter node, in the lock awaitable (or on a blocked thread's stack).
-  struct waiter : list_node<waiter> {
-    enum class state : std::uint8_t { idle, waiting, granted, consumed };
-    waker waker_;
-    // Written under lock_ while waiting; otherwise only by the waiter itself.
-    atomic<state> state_{state::idle};
-  };
+  using waiter = wait_node;
 
   mutex_core() noexcept = default;
   mutex_core(const mutex_core&) = delete;
@@ -68,7 +65,7 @@ class CORIO_API mutex_core {
 
   atomic<std::uint32_t> state_{0};
   spin_lock lock_;
-  wait_list<waiter> queue_;
+  wait_queue<waiter> queue_;
 };
 
 }  // namespace corio::detail

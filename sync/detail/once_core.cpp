@@ -1,6 +1,5 @@
-// once_core. Waiter states: idle -> waiting -> ready (released by succeed) | initialize (handed
-// the initialiser's role by fail) -> consumed. A node handed the role whose task is cancelled
-// before it resumes passes the role on (abandon -> fail), so a failure is never swallowed.
+// once_core. Protocol in once_core.hpp: a waiter is released `woken` by succeed, or `handed`
+// the initialiser's role by fail.
 
 #include "once_core.hpp"
 
@@ -17,76 +16,54 @@ bool once_core::try_begin() noexcept {
   return true;
 }
 
-once_core::waiter::state once_core::begin(waiter& w, std::coroutine_handle<> h, const char* what) {
+wait_state once_core::begin(waiter& w, std::coroutine_handle<> h, const char* what) {
   std::lock_guard g(lock_);
   switch (status_.load(std::memory_order_relaxed)) {
     case status::ready:
-      return waiter::state::ready;
+      return wait_state::woken;
     case status::empty:
       status_.store(status::initializing, std::memory_order_relaxed);
-      return waiter::state::initialize;
+      return wait_state::handed;
     case status::initializing:
       break;
   }
-  w.waker_ = waker(make_waker(h, what));
-  w.state_.store(waiter::state::waiting, std::memory_order_relaxed);
-  queue_.push_back(&w);
-  return waiter::state::waiting;
+  queue_.enqueue(w, waker(make_waker(h, what)));
+  return wait_state::waiting;
 }
 
 void once_core::succeed() noexcept {
   std::unique_lock l(lock_);
   status_.store(status::ready, std::memory_order_release);
-  for (;;) {
-    waker_batch batch;
-    while (!batch.full()) {
-      waiter* w = queue_.pop_front();
-      if (!w) break;
-      batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
-      w->state_.store(waiter::state::ready, std::memory_order_release);
-    }
-    bool more = batch.full();
-    l.unlock();
-    batch.wake_all();
-    if (!more) return;
-    l.lock();
-  }
+  queue_.release_while(l, [](waiter&) { return wait_state::woken; });
 }
 
 void once_core::fail() noexcept {
   waker next;
   {
     std::lock_guard g(lock_);
-    waiter* w = queue_.pop_front();
+    waiter* w = queue_.front();
     if (!w) {
       status_.store(status::empty, std::memory_order_relaxed);
       return;
     }
-    next = std::move(w->waker_);  // the waker before the state (release): see mpsc_chan.hpp
-    w->state_.store(waiter::state::initialize, std::memory_order_release);
+    next = queue_.release(*w, wait_state::handed);
   }
   next.wake();
 }
 
 void once_core::abandon(waiter& w) noexcept {
+  wait_state s;
   {
     std::lock_guard g(lock_);
-    waiter::state s = w.state_.load(std::memory_order_relaxed);
-    w.state_.store(waiter::state::consumed, std::memory_order_relaxed);
-    if (s == waiter::state::waiting) {
-      queue_.remove(&w);
-      w.waker_.drop();
-      return;
-    }
-    if (s != waiter::state::initialize) return;
+    s = queue_.abandon(w);
   }
-  fail();
+  if (s == wait_state::handed) fail();  // handed the role but never ran: pass it on
 }
 
 bool once_core::begin_awaitable::await_suspend(std::coroutine_handle<> h) {
-  waiter::state s = c_->begin(node_, h, "corio::once_cell::get_or_init");
-  if (s == waiter::state::waiting) return true;
-  node_.state_.store(s, std::memory_order_relaxed);
+  wait_state s = c_->begin(node_, h, "corio::once_cell::get_or_init");
+  if (s == wait_state::waiting) return true;
+  node_.settle_self(s);
   return resume_or_yield(h, "corio::once_cell::get_or_init");
 }
 

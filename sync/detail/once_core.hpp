@@ -3,9 +3,12 @@
 //
 // status_: empty -> initializing (one caller runs the initialiser) -> ready (final), or back to
 // empty / to the next waiter when the initialiser fails (throws, or its task is cancelled).
-// Callers that find it `initializing` queue; when it becomes ready they are all released (in
-// batches); when it fails the head waiter is woken as the new initialiser (the status stays
-// `initializing`), so the initialiser runs once at a time and is retried until it succeeds.
+// Callers that find it `initializing` queue (a wait queue, runtime/detail/wait_queue.hpp);
+// when it becomes ready they are all released `woken` (in batches); when it fails the head
+// waiter is released `handed` the initialiser's role (the status stays `initializing`), so the
+// initialiser runs once at a time and is retried until it succeeds. A waiter handed the role
+// and abandoned before it resumes passes it on (abandon -> fail): a failure is never
+// swallowed.
 // status_ is stored with release once ready and the value is written before that, so
 // `ready()` (an acquire load) is enough to read the value.
 
@@ -13,21 +16,16 @@
 #include <coroutine>
 #include <cstdint>
 
-#include "../../runtime/detail/atomic.hpp"
 #include "../../runtime/detail/export.hpp"
+#include "../../runtime/detail/wait_queue.hpp"
 #include "spin_lock.hpp"
-#include "waiter.hpp"
 
 namespace corio::detail {
 
 class CORIO_API once_core {
  public:
   enum class status : std::uint8_t { empty, initializing, ready };
-  struct waiter : list_node<waiter> {
-    enum class state : std::uint8_t { idle, waiting, ready, initialize, consumed };
-    waker waker_;
-    atomic<state> state_{state::idle};
-  };
+  using waiter = wait_node;
 
   once_core() noexcept = default;
   explicit once_core(bool ready) noexcept : status_(ready ? status::ready : status::empty) {}
@@ -37,8 +35,8 @@ class CORIO_API once_core {
   bool ready() const noexcept { return status_.load(std::memory_order_acquire) == status::ready; }
   /// Becomes the initialiser if nobody is (true); never waits.
   bool try_begin() noexcept;
-  /// Ready (state ready), become the initialiser (state initialize), or queue (waiting).
-  waiter::state begin(waiter& w, std::coroutine_handle<> h, const char* what);
+  /// Ready (woken), become the initialiser (handed), or queue `w` (waiting).
+  wait_state begin(waiter& w, std::coroutine_handle<> h, const char* what);
   /// The initialiser stored the value: publish it and release every waiter.
   void succeed() noexcept;
   /// The initialiser failed: the head waiter takes over, or the cell is empty again.
@@ -52,14 +50,14 @@ class CORIO_API once_core {
     begin_awaitable(begin_awaitable&& o) noexcept : c_(o.c_) {}
     begin_awaitable& operator=(begin_awaitable&&) = delete;
     ~begin_awaitable() {
-      // acquire: the releaser moved the waker out before its release store, and ~waker reads it
-      waiter::state s = node_.state_.load(std::memory_order_acquire);
-      if (s == waiter::state::waiting || s == waiter::state::initialize) c_->abandon(node_);
+      if (node_.must_abandon()) c_->abandon(node_);  // queued, or handed the role: pass it on
     }
     bool await_ready() const noexcept { return c_->ready(); }
     bool await_suspend(std::coroutine_handle<> h);
     bool await_resume() noexcept {
-      return node_.state_.exchange(waiter::state::consumed, std::memory_order_relaxed) == waiter::state::initialize;
+      bool initialize = node_.outcome() == wait_state::handed;
+      node_.consume();
+      return initialize;
     }
 
    private:
@@ -70,7 +68,7 @@ class CORIO_API once_core {
  private:
   spin_lock lock_;
   std::atomic<status> status_{status::empty};
-  wait_list<waiter> queue_;
+  wait_queue<waiter> queue_;
 };
 
 }  // namespace corio::detail

@@ -1,6 +1,6 @@
-// rw_lock_core. Waiter states: idle -> waiting -> granted (by grant_and_unlock, under the lock,
-// which also counts the waiter as a reader or the writer) -> consumed (its task resumed and
-// built a guard). idle -> granted when taken at once but the task yields for its budget first.
+// rw_lock_core. A waiter is released `handed` by grant_and_unlock, which counts it as a reader
+// or the writer under the lock; idle -> handed when taken at once but the task yields for its
+// budget first.
 
 #include "rw_lock_core.hpp"
 
@@ -34,9 +34,7 @@ bool rw_lock_core::acquire_or_enqueue(waiter& w, bool writer, std::coroutine_han
     }
   }
   w.writer = writer;
-  w.waker_ = parker ? waker(parker) : waker(make_waker(h, what));
-  w.state_.store(waiter::state::waiting, std::memory_order_relaxed);
-  queue_.push_back(&w);
+  queue_.enqueue(w, waker::for_waiter(h, parker, what));
   return false;
 }
 
@@ -50,42 +48,31 @@ void rw_lock_core::release(bool writer) noexcept {
 }
 
 void rw_lock_core::grant_and_unlock(std::unique_lock<spin_lock>& l) noexcept {
-  for (;;) {
-    waker_batch batch;
-    while (!batch.full()) {
-      waiter* w = queue_.front();
-      if (!w || writer_ || (w->writer && readers_ != 0)) break;
-      if (w->writer)
-        writer_ = true;
-      else
-        ++readers_;
-      queue_.pop_front();
-      batch.push(std::move(w->waker_));  // the waker before the state (release): see mpsc_chan.hpp
-      w->state_.store(waiter::state::granted, std::memory_order_release);
-    }
-    bool more = batch.full();
-    l.unlock();
-    batch.wake_all();
-    if (!more) return;
-    l.lock();  // more readers to let in
-  }
+  queue_.release_while(l, [this](waiter& w) {
+    if (writer_ || (w.writer && readers_ != 0)) return wait_state::waiting;
+    if (w.writer)
+      writer_ = true;
+    else
+      ++readers_;
+    return wait_state::handed;
+  });
 }
 
 void rw_lock_core::abandon(waiter& w) noexcept {
   std::unique_lock l(lock_);
-  waiter::state s = w.state_.load(std::memory_order_relaxed);
-  w.state_.store(waiter::state::consumed, std::memory_order_relaxed);
-  if (s == waiter::state::waiting) {
-    queue_.remove(&w);
-    w.waker_.drop();
-    grant_and_unlock(l);  // a writer that leaves the head may let readers behind it in
-  } else if (s == waiter::state::granted) {
-    if (w.writer)
-      writer_ = false;
-    else
-      --readers_;
-    grant_and_unlock(l);
+  switch (queue_.abandon(w)) {
+    case wait_state::waiting:
+      break;  // a writer that leaves the head may let readers behind it in
+    case wait_state::handed:
+      if (w.writer)
+        writer_ = false;
+      else
+        --readers_;
+      break;
+    default:
+      return;
   }
+  grant_and_unlock(l);
 }
 
 std::size_t rw_lock_core::readers() noexcept {

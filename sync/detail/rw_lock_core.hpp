@@ -7,8 +7,10 @@
 // cannot be granted. A newcomer is granted at once only if the queue is empty, so a waiting
 // writer holds back every reader that arrives after it (writers do not starve), and the
 // readers queued behind that writer are granted together once it is done.
+// The queue is a wait queue (runtime/detail/wait_queue.hpp): a granted waiter is released
+// `handed` (already counted as a reader or the writer) and releases what it was granted if it
+// is abandoned before it resumes.
 
-#include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -16,17 +18,14 @@
 
 #include "../../runtime/detail/export.hpp"
 #include "spin_lock.hpp"
-#include "waiter.hpp"
+#include "../../runtime/detail/wait_queue.hpp"
 
 namespace corio::detail {
 
 class CORIO_API rw_lock_core {
  public:
-  struct waiter : list_node<waiter> {
-    enum class state : std::uint8_t { idle, waiting, granted, consumed };
+  struct waiter : wait_node {
     bool writer = false;
-    waker waker_;
-    std::atomic<state> state_{state::idle};
   };
 
   rw_lock_core() noexcept = default;
@@ -49,7 +48,7 @@ class CORIO_API rw_lock_core {
   spin_lock lock_;
   std::size_t readers_ = 0;
   bool writer_ = false;
-  wait_list<waiter> queue_;
+  wait_queue<waiter> queue_;
 };
 
 }  // namespace corio::detail

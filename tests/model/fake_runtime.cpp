@@ -6,7 +6,7 @@
 
 #include "runtime/detail/context.hpp"
 #include "sync/detail/spin_lock.hpp"
-#include "sync/detail/waiter.hpp"
+#include "runtime/detail/wait_queue.hpp"
 
 namespace corio::model {
 namespace {

@@ -8,6 +8,15 @@
 #include "model/explorer.hpp"
 #include "runtime/detail/atomic.hpp"
 #include "runtime/detail/task_header.hpp"
+#include "runtime/detail/wait_queue.hpp"
+
+namespace corio::detail {
+/// A wait node's state word read relaxed, as the negative controls' broken destructors read
+/// it (wait_queue_model.cpp, mpsc_model.cpp).
+struct wait_node_access {
+  static wait_state relaxed_state(const wait_node& n) { return n.state_.load(std::memory_order_relaxed); }
+};
+}  // namespace corio::detail
 
 namespace corio::model {
 

@@ -1,8 +1,8 @@
 // Models of the mpsc channel's shared state (sync/detail/mpsc_chan.hpp, the real header under
 // the shim, with its spin lock), driven the way the awaitables of sync/mpsc.hpp drive it: a
-// send or receive that waits parks its fake task and, once woken, reads its node's state
-// (acquire); a cancelled one runs what the awaitable's destructor runs (abandon_send /
-// abandon_recv after an acquire load of the state). What is checked:
+// send or receive that waits parks its fake task and, once woken, reads its node's outcome
+// (after the wake); a cancelled one runs what the awaitable's destructor runs (abandon_send /
+// abandon_recv after must_abandon, the acquire load of the state). What is checked:
 //  - every message is received or destroyed exactly once (an oracle counts both; a refused
 //    send must hand its value back intact, a successful one must have given it away);
 //  - per-sender order, and a receive sees the end only once every sender is gone and every
@@ -24,8 +24,6 @@
 namespace {
 
 namespace model = corio::model;
-constexpr auto acquire = std::memory_order_acquire;
-constexpr auto relaxed = std::memory_order_relaxed;
 
 struct world;
 
@@ -50,8 +48,7 @@ struct msg {
 
 using chan = corio::detail::mpsc::chan<msg>;
 using outcome = chan::outcome;
-using send_state = chan::send_node::state;
-using recv_state = chan::recv_node::state;
+using corio::detail::wait_state;
 
 constexpr int max_msgs = 4;
 constexpr int max_ops = 5;  // operations that may wait, per model thread
@@ -85,9 +82,9 @@ struct world {
         break;
       case outcome::queued: {
         tasks[me][op].wait();
-        send_state s = n.state_.load(acquire);
-        model::check(s == send_state::sent || s == send_state::closed, "a woken send is sent or closed");
-        ok = s == send_state::sent;
+        wait_state s = n.outcome();
+        model::check(s == wait_state::woken || s == wait_state::closed, "a woken send is sent or closed");
+        ok = s == wait_state::woken;
         break;
       }
     }
@@ -112,8 +109,15 @@ struct world {
       case outcome::queued:
         break;
     }
-    n.state_.load(relaxed);  // some time passes: room may appear, the value be taken
-    if (n.state_.load(broken_relaxed ? relaxed : acquire) == send_state::waiting) c->abandon_send(n);
+    n.outcome();  // some time passes: room may appear, the value be taken
+    bool abandon;  // ~send_awaitable
+    if (broken_relaxed) {
+      wait_state s = corio::detail::wait_node_access::relaxed_state(n);
+      abandon = s == wait_state::waiting || s == wait_state::handed;
+    } else {
+      abandon = n.must_abandon();
+    }
+    if (abandon) c->abandon_send(n);
     // ~msg: destroyed here if it was not taken (the oracle counts it)
   }
 
@@ -122,8 +126,9 @@ struct world {
     chan::recv_node n;
     use_task(me, op);
     if (c->recv(n, {}, nullptr, "model recv") == outcome::queued) tasks[me][op].wait();
-    model::check(n.state_.load(acquire) == recv_state::done, "a woken receive is done");
-    n.state_.store(recv_state::consumed, relaxed);
+    wait_state s = n.outcome();
+    model::check(s == (n.value ? wait_state::handed : wait_state::woken), "a woken receive is done");
+    n.consume();
     return took(n.value);
   }
 
@@ -133,9 +138,8 @@ struct world {
     chan::recv_node n;
     use_task(me, op);
     c->recv(n, {}, nullptr, "model recv");
-    n.state_.load(relaxed);  // some time passes
-    recv_state s = n.state_.load(acquire);
-    if (s == recv_state::waiting || s == recv_state::done) c->abandon_recv(n);
+    n.outcome();  // some time passes
+    if (n.must_abandon()) c->abandon_recv(n);  // ~recv_awaitable
     model::check(!n.value || n.value->id() == -1, "an abandoned receive gave its message back");
   }
 

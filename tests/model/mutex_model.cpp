@@ -14,7 +14,7 @@ namespace {
 
 namespace model = corio::model;
 using corio::detail::mutex_core;
-using waiter_state = mutex_core::waiter::state;
+using corio::detail::wait_state;
 
 struct world {
   mutex_core m;
@@ -38,13 +38,13 @@ struct world {
     mutex_core::waiter w;
     if (m.try_lock() || m.lock_or_enqueue(w, {}, nullptr, "model lock")) return true;
     if (cancelled) {
-      w.state_.load(std::memory_order_relaxed);  // some time passes; the lock may be handed over
-      m.abandon(w);
+      w.outcome();  // some time passes; the lock may be handed over
+      if (w.must_abandon()) m.abandon(w);  // ~mutex_lock_awaitable
       return false;
     }
     tasks[me].wait();
-    model::check(w.state_.load(std::memory_order_acquire) == waiter_state::granted, "woken with the lock");
-    w.state_.store(waiter_state::consumed, std::memory_order_relaxed);
+    model::check(w.outcome() == wait_state::handed, "woken with the lock");
+    w.consume();
     return true;
   }
   void locker(int me, bool cancelled) {
