@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "model/checks.hpp"
 #include "model/fake_runtime.hpp"
 // The real code, under the shim (NOLINT: .cpp files included on purpose).
 #include "sync/barrier.cpp"              // NOLINT
@@ -180,29 +181,24 @@ model::result once_model(const char* name, bool succeed) {
   });
 }
 
-void check_passes(const model::result& r) {
-  CHECK_MESSAGE(!r.failed, r.failure);
-  CHECK(r.executions > 10);
-}
-
 }  // namespace
 
 TEST_SUITE("model.sync_waiters") {
   TEST_CASE("countdown: a waiter cancelled while the count reaches zero") {
-    check_passes(countdown_model("countdown: cancelled wait vs sub"));
+    model::check_passes(countdown_model("countdown: cancelled wait vs sub"));
   }
   TEST_CASE("semaphore: an acquire cancelled while permits are released and it is closed") {
-    check_passes(semaphore_model("semaphore: cancelled acquire(1) vs release + close", 1));
-    check_passes(semaphore_model("semaphore: cancelled acquire(2) vs release + close", 2));
+    model::check_passes(semaphore_model("semaphore: cancelled acquire(1) vs release + close", 1));
+    model::check_passes(semaphore_model("semaphore: cancelled acquire(2) vs release + close", 2));
   }
   TEST_CASE("barrier: two participants, each cancelled if it has to wait") {
-    check_passes(barrier_model("barrier: 2 cancellable participants"));
+    model::check_passes(barrier_model("barrier: 2 cancellable participants"));
   }
   TEST_CASE("cancellation_token: a cancelled() waiter dropped while the token is cancelled") {
-    check_passes(cancellation_model("cancellation_token: dropped wait vs cancel"));
+    model::check_passes(cancellation_model("cancellation_token: dropped wait vs cancel"));
   }
   TEST_CASE("once_core: a waiter dropped while the initialiser succeeds, or fails and hands it the role") {
-    check_passes(once_model("once_core: dropped wait vs succeed", true));
-    check_passes(once_model("once_core: dropped wait vs fail", false));
+    model::check_passes(once_model("once_core: dropped wait vs succeed", true));
+    model::check_passes(once_model("once_core: dropped wait vs fail", false));
   }
 }

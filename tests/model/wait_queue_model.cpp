@@ -24,6 +24,7 @@
 #include <mutex>
 #include <string>
 
+#include "model/checks.hpp"
 #include "model/fake_runtime.hpp"
 #include "runtime/detail/wait_queue.hpp"
 #include "sync/detail/spin_lock.hpp"
@@ -152,16 +153,11 @@ struct world {
   }
 };
 
-void check_passes(const model::result& r) {
-  CHECK_MESSAGE(!r.failed, r.failure);
-  CHECK(r.executions > 10);
-}
-
 }  // namespace
 
 TEST_SUITE("model.wait_queue") {
   TEST_CASE("enqueue vs release_while: two waiters let through, in batches") {
-    check_passes(model::explore("wait queue: 2 waiters vs open", {}, [] {
+    model::check_passes(model::explore("wait queue: 2 waiters vs open", {}, [] {
       world w;
       w.spawn(1, false, false);
       w.spawn(2, false, false);
@@ -171,7 +167,7 @@ TEST_SUITE("model.wait_queue") {
     }));
   }
   TEST_CASE("abandon vs release: a waiter dropped while the gate opens") {
-    check_passes(model::explore("wait queue: dropped waiter vs open", {}, [] {
+    model::check_passes(model::explore("wait queue: dropped waiter vs open", {}, [] {
       world w;
       w.spawn(1, false, true);
       w.spawn(2, false, false);
@@ -181,7 +177,7 @@ TEST_SUITE("model.wait_queue") {
     }));
   }
   TEST_CASE("detach vs abandon: waiters dropped while a detached batch is released") {
-    check_passes(model::explore("wait queue: 2 dropped waiters vs release_present", {}, [] {
+    model::check_passes(model::explore("wait queue: 2 dropped waiters vs release_present", {}, [] {
       world w;
       w.spawn(1, false, true);
       w.spawn(2, false, true);
@@ -190,7 +186,7 @@ TEST_SUITE("model.wait_queue") {
     }));
   }
   TEST_CASE("hand-off on a cancelled hand-off: the token reaches the waiter that stays") {
-    check_passes(model::explore("wait queue: token handed to a dropped waiter", {}, [] {
+    model::check_passes(model::explore("wait queue: token handed to a dropped waiter", {}, [] {
       world w;
       w.spawn(1, true, true);
       w.spawn(2, true, false);
