@@ -15,6 +15,7 @@
 
 #include <string>
 
+#include "model/checks.hpp"
 #include "model/explorer.hpp"
 #include "model/queue_models.hpp"
 #include "runtime/detail/idle.hpp"
@@ -104,14 +105,10 @@ model::result two_workers(const char* name, variant v) {
 
 TEST_SUITE("model.idle") {
   TEST_CASE("notify vs park: one worker parking against a push from another thread") {
-    auto r = one_worker("idle: 1 worker parks vs push+notify", {});
-    CHECK_MESSAGE(!r.failed, r.failure);
-    CHECK(r.executions > 10);
+    model::check_passes(one_worker("idle: 1 worker parks vs push+notify", {}));
   }
   TEST_CASE("notify vs park: the last searcher parks while a push sees it searching") {
-    auto r = two_workers("idle: last searcher parks vs push+notify", {});
-    CHECK_MESSAGE(!r.failed, r.failure);
-    CHECK(r.executions > 100);
+    model::check_passes(two_workers("idle: last searcher parks vs push+notify", {}), 100);
   }
   TEST_CASE("negative: a relaxed first look of the notifier loses the wake-up") {
     auto r = one_worker("idle: relaxed notifier look (must fail)", {std::memory_order_relaxed, true});
