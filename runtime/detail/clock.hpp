@@ -17,6 +17,8 @@
 #include <mutex>
 #include <optional>
 
+#include "export.hpp"
+
 namespace corio::detail {
 
 class scheduler;
@@ -46,7 +48,7 @@ class runtime_clock {
   /// Moves the clock forward by `d` (saturating at the end of time); the calling worker, if it
   /// is one of `s`, fires its due timers, the other workers are unparked to fire theirs.
   /// Throws usage_error if time is not paused, std::invalid_argument if `d` is negative.
-  void advance(scheduler& s, std::chrono::nanoseconds d);
+  CORIO_API void advance(scheduler& s, std::chrono::nanoseconds d);
   /// Called by parked worker `self` of `s`: if every worker is idle, jumps to the earliest
   /// armed timer; `self` fires its own due timers, the other workers with due timers are
   /// unparked (counted awake at once, idle::unpark) to fire theirs. Returns nullopt if no
