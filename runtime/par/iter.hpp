@@ -39,6 +39,7 @@
 
 #include "algorithm.hpp"
 #include "buffer.hpp"
+#include "detail/fold.hpp"
 #include "detail/run.hpp"
 
 namespace corio::par {
@@ -221,25 +222,11 @@ class pipeline {
       }
       T fold(T acc, std::size_t lo, std::size_t hi) const {
         if constexpr (std::is_scalar_v<T>) {
-          // Four independent chains over the four quarters of [lo, hi), combined in order
-          // (op need only be associative): the loop no longer waits on one accumulator, so
-          // cheap items run about 20% faster where the compiler does not vectorise the loop.
-          const std::size_t q = (hi - lo) / 4;
-          if (q >= 16) {
-            T a1 = identity(), a2 = identity(), a3 = identity();
-            const std::size_t l1 = lo + q, l2 = l1 + q, l3 = l2 + q;
-            for (std::size_t k = 0; k < q; ++k) {
-              step(acc, lo + k);
-              step(a1, l1 + k);
-              step(a2, l2 + k);
-              step(a3, l3 + k);
-            }
-            for (std::size_t i = l3 + q; i < hi; ++i) step(a3, i);
-            return combine(combine(std::move(acc), std::move(a1)), combine(std::move(a2), std::move(a3)));
-          }
+          return detail::fold_chains(*this, std::move(acc), lo, hi);  // four chains, AVX2 where it runs
+        } else {
+          for (std::size_t i = lo; i < hi; ++i) step(acc, i);
+          return acc;
         }
-        for (std::size_t i = lo; i < hi; ++i) step(acc, i);
-        return acc;
       }
       T combine(T l, T r) const { return std::invoke(op, std::move(l), std::move(r)); }
     } fo{*this, identity, op};

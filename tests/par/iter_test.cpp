@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/counted.hpp"
@@ -200,6 +202,92 @@ TEST_SUITE("par.iter") {
         if (!first_odd && x && odd(x)) first_odd = x;
       CHECK(par::iter(v).filter(odd).reduce(std::uint64_t{0}, first_nonzero) == first_odd);
     }
+  }
+
+  TEST_CASE("both compilations of a piece's fold agree with the sequential loop, order kept") {
+    // reduce picks one copy per processor (detail/fold.hpp); run each one this machine has.
+    struct folder {
+      const std::vector<std::uint64_t>& v;
+      bool ordered;  // "first non-zero" (order shows) or a wrapping sum of squares (vectorises)
+      std::uint64_t identity() const { return 0; }
+      void step(std::uint64_t& acc, std::size_t i) const { acc = combine(acc, ordered ? v[i] : v[i] * v[i]); }
+      std::uint64_t combine(std::uint64_t a, std::uint64_t b) const { return ordered ? (a != 0 ? a : b) : a + b; }
+    };
+    for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{63}, std::size_t{64}, std::size_t{65},
+                          std::size_t{1001}, std::size_t{100'003}}) {
+      CAPTURE(n);
+      auto v = random_vector(n, n + 11);
+      for (std::size_t i = 0; i < n / 2; ++i) v[i] = 0;  // the first non-zero item is in the second half
+      for (bool ordered : {false, true}) {
+        CAPTURE(ordered);
+        const folder fo{v, ordered};
+        std::uint64_t expect = 0;
+        for (std::size_t i = 0; i < n; ++i) fo.step(expect, i);
+        const std::size_t lo = n / 3;  // a piece that does not start at 0
+        std::uint64_t expect_piece = 0;
+        for (std::size_t i = lo; i < n; ++i) fo.step(expect_piece, i);
+        CHECK(par::detail::fold_chains_baseline(fo, std::uint64_t{0}, 0, n) == expect);
+        CHECK(par::detail::fold_chains_baseline(fo, std::uint64_t{0}, lo, n) == expect_piece);
+        CHECK(par::detail::fold_chains(fo, std::uint64_t{0}, 0, n) == expect);
+#if CORIO_PAR_FOLD_AVX2
+        if (par::detail::cpu_has_avx2()) {
+          CHECK(par::detail::fold_chains_avx2(fo, std::uint64_t{0}, 0, n) == expect);
+          CHECK(par::detail::fold_chains_avx2(fo, std::uint64_t{0}, lo, n) == expect_piece);
+        }
+#endif
+      }
+    }
+  }
+
+  TEST_CASE("the AVX2 copy of a fold computes floating-point items as the baseline does") {
+    // Each term v*v - sq is exactly 0 when v*v is rounded before the subtraction, and the
+    // rounding error of v*v (almost never 0) when it is fused into one FMA: a copy that
+    // contracted (AVX-512 would, fold.hpp) would sum to non-zero.
+    struct folder {
+      const std::vector<double>& v;
+      const std::vector<double>& sq;
+      double identity() const { return 0.0; }
+      void step(double& acc, std::size_t i) const { acc += v[i] * v[i] - sq[i]; }
+      double combine(double a, double b) const { return a + b; }
+    };
+    std::vector<double> v(10'007), sq(v.size());
+    std::mt19937_64 rng(42);
+    std::uniform_real_distribution<double> d(1.0, 2.0);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      v[i] = d(rng);
+      volatile double p = v[i] * v[i];  // rounded, stored
+      sq[i] = p;
+    }
+    const folder fo{v, sq};
+    CHECK(par::detail::fold_chains_baseline(fo, 0.0, 0, v.size()) == 0.0);
+    CHECK(par::detail::fold_chains(fo, 0.0, 0, v.size()) == 0.0);
+#if CORIO_PAR_FOLD_AVX2
+    if (par::detail::cpu_has_avx2()) CHECK(par::detail::fold_chains_avx2(fo, 0.0, 0, v.size()) == 0.0);
+#endif
+  }
+
+  TEST_CASE("one slow chunk does not fix the chunk size for the rest of the loop") {
+    // The first chunk is made slow (as a preempted one, or one paying a one-time cost); the
+    // chunks after it are as cheap as can be, so their size must keep doubling: a loop stuck
+    // at its first size would fold the million items one by one.
+    struct folder {
+      std::atomic<bool>& first;
+      std::atomic<std::size_t>& calls;
+      std::size_t min_split = 1;
+      std::size_t identity() const { return 0; }
+      std::size_t fold(std::size_t acc, std::size_t lo, std::size_t hi) {
+        if (first.exchange(false)) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        calls.fetch_add(1, std::memory_order_relaxed);
+        return acc + (hi - lo);
+      }
+      std::size_t combine(std::size_t l, std::size_t r) const { return l + r; }
+    };
+    std::atomic<bool> first{true};
+    std::atomic<std::size_t> calls{0};
+    folder fo{first, calls};
+    const std::size_t n = 1'000'000;
+    CHECK(par::detail::fold_range(fo, n) == n);
+    CHECK(calls.load() < 10'000);
   }
 
   TEST_CASE("a large buffer is its own 2 MiB-aligned mapping, marked for huge pages") {

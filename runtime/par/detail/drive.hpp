@@ -10,10 +10,14 @@
 // happens; as soon as a worker runs dry and steals a half, both the thief and the victim split
 // again. So the number of pieces follows the demand for work (a few per steal), not n.
 //
-// Chunk size. The first chunk is `min_chunk` elements; chunks double while one takes less than
-// about 10 µs (measured with the cycle counter), so a piece looks at its deque every 10 µs or
-// so whatever an element costs, and cheap elements run in long, vectorisable inner loops. Split
-// pieces inherit the chunk size learned so far.
+// Chunk size. The first chunk is `min_chunk` elements; a chunk doubles after one that took less
+// than about 10 µs (measured with the cycle counter, every chunk), so a piece looks at its deque
+// every 10 µs or so whatever an element costs, and cheap elements run in long, vectorisable
+// inner loops. A slow chunk only pauses the growth: one chunk that was preempted, interrupted
+// or paid a one-time cost (a first page touch, the processor check of fold.hpp: `cpuid` traps
+// to the hypervisor in a VM) must not fix the size for the rest of the loop (it once did: one
+// slow 1-element chunk left par_sum folding single items, 10x slower). Split pieces inherit
+// the chunk size learned so far.
 //
 // Failure and early exit. A `loop_control` is shared by all pieces of one call: the first
 // exception is kept and `stop` is raised, after which pieces take no new chunks and do not
@@ -74,7 +78,6 @@ using folder_acc_t = decltype(std::declval<Folder&>().identity());
 
 struct chunking {
   std::size_t chunk = 1;
-  bool growing = true;
 };
 
 /// Folder requirements (acc_type: what identity() returns; an empty struct when nothing is
@@ -104,16 +107,9 @@ folder_acc_t<Folder> drive(worker& w, Folder& f, loop_control& ctl, std::size_t 
     }
     const std::size_t e = lo + std::min(ck.chunk, left);
     try {
-      if (ck.growing) {
-        const std::uint64_t t0 = ticks();
-        acc = f.fold(std::move(acc), lo, e);
-        if (ticks() - t0 < chunk_target_ticks && ck.chunk < max_chunk)
-          ck.chunk *= 2;
-        else
-          ck.growing = false;
-      } else {
-        acc = f.fold(std::move(acc), lo, e);
-      }
+      const std::uint64_t t0 = ticks();
+      acc = f.fold(std::move(acc), lo, e);
+      if (ck.chunk < max_chunk && ticks() - t0 < chunk_target_ticks) ck.chunk *= 2;
     } catch (...) {
       ctl.fail(std::current_exception());
       break;

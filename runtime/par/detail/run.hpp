@@ -13,7 +13,7 @@ namespace corio::par::detail {
 template <class Folder>
 folder_acc_t<Folder> fold_range(Folder& f, std::size_t n, loop_control& ctl) {
   if (n == 0) return f.identity();
-  auto body = [&] { return drive(*current_worker, f, ctl, 0, n, chunking{f.min_split > 1 ? f.min_split : 1, true}); };
+  auto body = [&] { return drive(*current_worker, f, ctl, 0, n, chunking{f.min_split > 1 ? f.min_split : 1}); };
   auto acc = run_in(current_core(), body);
   ctl.rethrow_if_failed();
   return acc;
