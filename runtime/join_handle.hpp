@@ -33,12 +33,12 @@ namespace corio {
 
 namespace detail {
 
-/// The result slot of a task of type T (task_header.hpp): an outcome<T> after the header.
+/// The result slot of a task of type T (task_header.hpp): an outcome<T> after the header, over
+/// the word that held the root until the task completed.
 template <class T>
 struct result_slot_of {
-  static_assert(alignof(outcome<T>) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__,
+  static_assert(alignof(outcome<T>) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__ && alignof(outcome<T>) <= 16,
                 "corio::spawn: over-aligned result types are not supported (wrap the value in a std::unique_ptr)");
-  static constexpr std::size_t offset = (sizeof(task_header) + alignof(outcome<T>) - 1) / alignof(outcome<T>) * alignof(outcome<T>);
 
   static void stash(std::coroutine_handle<> root, void* slot) noexcept {
     auto* o = new (slot) outcome<T>;
@@ -47,7 +47,7 @@ struct result_slot_of {
   static std::exception_ptr* error(void* slot) noexcept { return &static_cast<outcome<T>*>(slot)->error; }
   static void destroy(void* slot) noexcept { static_cast<outcome<T>*>(slot)->~outcome(); }
 
-  static constexpr result_ops ops{offset + sizeof(outcome<T>), offset, &stash, &error, &destroy};
+  static constexpr result_ops ops{sizeof(outcome<T>), &stash, &error, &destroy};
 };
 
 /// Registers waker `w` to be woken when `t` completes. Returns false (and releases `w`) if `t`

@@ -61,6 +61,7 @@ struct direct_ops {
 
 /// The identity of one branch while it runs (see above). Plain fields are the driver's.
 struct branch_header : task_header {
+  std::coroutine_handle<> root;  ///< the branch's frame (a lazy task the driver resumes), null once gone
   branch_set* set = nullptr;
   std::uint32_t index = 0;
   bool live = false;        ///< the frame (`root`), or the direct awaiter, exists

@@ -79,11 +79,8 @@ void task_header::drop_ref() noexcept {
 
 void free_task_header(task_header* t, std::uint64_t state) noexcept {
   if (state & ts::branch) return branch_free(t);
-  std::size_t size = sizeof(task_header);
-  if (const result_ops* r = t->result) {
-    if (state & ts::output) r->destroy(t->result_slot());
-    size = r->alloc_size;
-  }
+  if (state & ts::output) t->result->destroy(t->result_slot());
+  const std::size_t size = task_header::block_size(t->result);
   t->~task_header();
   frame_free(t, size);
 }
@@ -232,38 +229,6 @@ scheduler::scheduler(runtime_config cfg, runtime_services& services)
 
 scheduler::~scheduler() { shutdown(); }
 
-task_registry::~task_registry() {
-  for (task_header** c : chunks_) delete[] c;
-}
-
-void task_registry::grow() {
-  chunks_.reserve(chunks_.size() + 1);  // so the push cannot throw and lose the new chunk
-  chunks_.push_back(new task_header*[chunk_size]);
-}
-
-void task_registry::sweep() noexcept {
-  std::size_t kept = 0;
-  for (std::size_t i = 0; i < size_; ++i) {
-    task_header* t = chunks_[i / chunk_size][i % chunk_size];
-    if (t->state.load(std::memory_order_acquire) & task_state::complete) {
-      t->drop_ref();
-    } else {
-      chunks_[kept / chunk_size][kept % chunk_size] = t;
-      ++kept;
-    }
-  }
-  size_ = kept;
-  sweep_at_ = std::max(chunk_size, 2 * kept);
-}
-
-std::vector<task_header*> task_registry::take() {
-  std::vector<task_header*> out;
-  out.reserve(size_);
-  for (std::size_t i = 0; i < size_; ++i) out.push_back(chunks_[i / chunk_size][i % chunk_size]);
-  size_ = 0;
-  return out;
-}
-
 std::uint64_t scheduler::next_id(worker* w) noexcept {
   // Lamport clock: greater than the spawning task's id, so children sort after parents.
   task_header* parent = this_thread().task;
@@ -279,21 +244,20 @@ std::uint64_t scheduler::next_id(worker* w) noexcept {
 task_header* scheduler::spawn(std::coroutine_handle<> root, const result_ops* result, completion_listener* listener,
                               std::source_location where) {
   const bool with_handle = result != nullptr;
-  const std::size_t header_size = with_handle ? result->alloc_size : sizeof(task_header);
   thread_context& c = this_thread();
   worker* w = c.current_worker && c.sched == this ? c.current_worker : nullptr;
-  // What can fail (std::bad_alloc) comes first, while the frame is still ours alone to destroy.
+  // The header's block is the only thing here that can fail (std::bad_alloc): it comes first,
+  // while the frame is still ours alone to destroy. Registering allocates nothing.
   task_header* t;
   try {
-    if (w) w->owned_.reserve_one();
-    t = new (frame_alloc(header_size)) task_header;
+    t = new (frame_alloc(task_header::block_size(result))) task_header;
   } catch (...) {
     root.destroy();
     throw;
   }
+  ::new (t->after()) std::coroutine_handle<>(root);
   t->result = result;
   t->where = where;
-  t->root = root;
   t->resume = root;
   t->sched = this;
   t->id = next_id(w);
@@ -312,20 +276,14 @@ task_header* scheduler::spawn(std::coroutine_handle<> root, const result_ops* re
     return t;
   }
   bool accepted = false;
-  try {
+  {
     std::lock_guard lock(foreign_mutex_);
     if (!closed_.load(std::memory_order_acquire)) {
       foreign_owned_.add(t);
       accepted = true;
     }
-  } catch (...) {  // the registry could not grow: nobody else knows of t yet
-    t->~task_header();
-    frame_free(t, header_size);
-    root.destroy();
-    throw;
   }
   if (!accepted) {  // spawned after shutdown: never runs; its handle reports cancellation
-    t->root = {};
     t->state.store(ts::complete | ts::cancelled | ts::released | join_bits | (refs - 1) * ts::ref_one,
                    std::memory_order_release);
     destroy_frame(*this, root, t->id);
@@ -353,9 +311,10 @@ void scheduler::complete(task_header* t, std::exception_ptr* exc) {
   // can learn that the task finished (task_header.hpp).
   bool failed;
   if (t->result) {
-    t->result->stash(t->root, t->result_slot());
+    const std::coroutine_handle<> root = t->root_frame();  // the slot is built over it
+    t->result->stash(root, t->result_slot());
     failed = *t->result->error(t->result_slot()) != nullptr;
-    destroy_frame(*this, std::exchange(t->root, {}), t->id);
+    destroy_frame(*this, root, t->id);
   } else {
     failed = exc && *exc;  // read now: the frame holding it goes below
   }
@@ -372,7 +331,7 @@ void scheduler::complete(task_header* t, std::exception_ptr* exc) {
       report_unhandled(*exc, t->id);
     }
   }
-  if (t->root) destroy_frame(*this, std::exchange(t->root, {}), t->id);  // no result slot
+  if (!t->result) destroy_frame(*this, t->root_frame(), t->id);  // no result slot: the frame goes now
   if (ns & ts::join_waiter) notify_join(t, failed);
   t->drop_ref();
 }
@@ -437,18 +396,24 @@ void scheduler::shutdown() {
 }
 
 void scheduler::destroy_remaining() {
-  std::vector<task_header*> all = foreign_owned_.take();
-  for (auto& w : workers_) {
-    auto mine = w->owned_.take();
-    all.insert(all.end(), mine.begin(), mine.end());
-  }
+  std::vector<task_header*> all;
+  auto collect = [&all](task_registry& r) {
+    all.reserve(all.size() + r.size());
+    for (task_header* t = r.take(); t;) {
+      task_header* next = t->registry_next;
+      all.push_back(t);
+      t = next;
+    }
+  };
+  collect(foreign_owned_);
+  for (auto& w : workers_) collect(w->owned_);
   // Newest first: a child (spawned later, so a greater id) goes before the task whose frame
   // it may borrow from.
   std::sort(all.begin(), all.end(), [](const task_header* a, const task_header* b) { return a->id > b->id; });
   for (task_header* t : all) {
-    if (!(t->state.load(std::memory_order_acquire) & ts::complete)) {
+    if (!(t->state.load(std::memory_order_acquire) & ts::complete)) {  // its frame is alive
       if (cancel_hook* h = std::exchange(t->hook, nullptr)) h->abandon();  // operations are all done
-      if (auto root = std::exchange(t->root, {})) destroy_frame(*this, root, t->id);
+      destroy_frame(*this, t->root_frame(), t->id);
       finish_cancelled(t);
     }
     t->drop_ref();  // the registry's

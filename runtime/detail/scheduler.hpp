@@ -27,6 +27,7 @@
 #include "services.hpp"
 #include "spawn.hpp"
 #include "task_header.hpp"
+#include "task_registry.hpp"
 
 namespace corio {
 struct runtime_metrics;
@@ -36,48 +37,6 @@ namespace corio::detail {
 
 class scheduler;
 class worker;
-
-/// The tasks a worker (or the outside world) spawned, so that shutdown can find and destroy
-/// every frame still alive. Each entry holds a reference; completed tasks are swept out lazily
-/// (amortised O(1) per spawn: a sweep runs when the list has doubled since the last one).
-/// Not thread-safe: a worker's list is touched only by that worker, and by shutdown after the
-/// workers have stopped.
-class task_registry {
- public:
-  task_registry() = default;
-  task_registry(const task_registry&) = delete;
-  task_registry& operator=(const task_registry&) = delete;
-  ~task_registry();
-
-  /// Makes room for one more entry: the next add() cannot fail. Throws std::bad_alloc.
-  void reserve_one() {
-    if (size_ == sweep_at_) sweep();
-    if (size_ == capacity()) grow();
-  }
-  void add(task_header* t) {
-    reserve_one();
-    chunks_[size_ / chunk_size][size_ % chunk_size] = t;
-    ++size_;
-  }
-  /// Drops completed tasks (compacting in place).
-  void sweep() noexcept;
-  /// Hands over every entry (with its reference) and empties the registry.
-  std::vector<task_header*> take();
-  /// Calls f(task_header*) for every entry (completed ones included).
-  template <class F>
-  void for_each(F&& f) const {
-    for (std::size_t i = 0; i < size_; ++i) f(chunks_[i / chunk_size][i % chunk_size]);
-  }
-
- private:
-  // Fixed-size chunks: growing never copies, and the memory is reused after sweeps.
-  static constexpr std::size_t chunk_size = 4096;
-  std::size_t capacity() const noexcept { return chunks_.size() * chunk_size; }
-  void grow();
-  std::vector<task_header**> chunks_;
-  std::size_t size_ = 0;
-  std::size_t sweep_at_ = chunk_size;
-};
 
 /// Destroys a task's root frame; an exception a destructor throws on the way is reported to the
 /// runtime's unhandled-exception hook as the task's (see thread_context::destroying).

@@ -3,17 +3,20 @@
 //
 // A header is allocated by `spawn` next to (not inside) the root coroutine frame, so it can
 // outlive the frame: wakers and join handles keep the header alive with references, while the
-// frame is destroyed as soon as the task finishes or is cancelled. A task spawned with a join
-// handle gets a result slot in the same allocation, right after the header: at completion the
-// worker moves the result (or the exception) out of the promise into the slot and destroys the
-// frame, so the task's parameters and everything its frame owned (a channel sender taken by
-// value, a fiber's stack) are gone before anyone learns that it finished, as with Tokio.
+// frame is destroyed as soon as the task finishes or is cancelled. The header's block is the
+// header, then one word (at `header_room`) that holds the root coroutine's handle while the
+// frame lives. A task spawned with a join handle has its result slot in the same place,
+// written over that word when the task completes: the worker reads the root handle, moves the
+// result (or the exception) out of the promise into the slot and destroys the frame, so the
+// task's parameters and everything its frame owned (a channel sender taken by value, a fiber's
+// stack) are gone before anyone learns that it finished, as with Tokio. Nobody reads the root
+// after completion (`complete` is set only after it), which is what makes the overlap safe.
 //
 // State word (one atomic u64):
 //   bits  0..15  flags (below)
 //   bits 16..63  reference count (ref_one = 1 << 16)
 // References are held by: the scheduler from spawn until the task completes ("owner"), the
-// runtime's task registry until it sweeps the completed task out, the join handle while it
+// runtime's task registry (task_registry.hpp) until it sweeps the completed task out, the join handle while it
 // exists, and every registered waker (a task parked on a primitive, the timer wheel or the
 // reactor). The header is freed when the count reaches zero.
 //
@@ -49,6 +52,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <new>
 #include <source_location>
 
 #include "export.hpp"
@@ -94,8 +98,7 @@ inline constexpr std::uint64_t refs(std::uint64_t s) noexcept { return s >> 16; 
 /// How the outcome of a task of one result type leaves its frame (see above). One constant
 /// instance per type (join_handle.hpp); the header points at it.
 struct result_ops {
-  std::size_t alloc_size;   ///< header and slot together
-  std::size_t slot_offset;  ///< where the slot starts, from the header's address
+  std::size_t slot_size;  ///< sizeof the slot (an outcome<T>), built at header_room
   /// Constructs the slot from the finished root's promise (moving the value or exception).
   void (*stash)(std::coroutine_handle<> root, void* slot) noexcept;
   /// The exception in a constructed slot (null if the task returned a value).
@@ -103,9 +106,10 @@ struct result_ops {
   void (*destroy)(void* slot) noexcept;
 };
 
+/// 80 bytes on x86-64 (ten words, a multiple of 16: the word after it is aligned for any
+/// result slot; result_slot_of checks).
 struct CORIO_API task_header {
   std::atomic<std::uint64_t> state{0};
-  std::coroutine_handle<> root;         ///< the spawned coroutine; null once released
   std::coroutine_handle<> resume;       ///< innermost suspended coroutine, resumed on the next poll
   task_header* join_waiter = nullptr;   ///< waker (owned ref) of the task awaiting the handle
   scheduler* sched = nullptr;           ///< the runtime that owns the task
@@ -115,16 +119,30 @@ struct CORIO_API task_header {
   std::uint64_t id = 0;
   const result_ops* result = nullptr;  ///< set for a task spawned with a join handle
   std::source_location where;          ///< where it was spawned (diagnostics; line 0: unknown)
+  task_header* registry_next = nullptr;  ///< the task registry's list (task_registry.hpp)
   /// The operation the task last suspended in (make_waker's `what`), for task dumps. Written by
   /// the task's worker, read by a dump from any thread.
   std::atomic<const char*> waiting_on{nullptr};
 
-  void* result_slot() noexcept { return reinterpret_cast<char*>(this) + result->slot_offset; }
+  /// The word after the header: the root coroutine until the task completes, then the result
+  /// slot (constructed once `output` is set). Not for a branch header (branch_set.hpp).
+  void* after() noexcept { return reinterpret_cast<char*>(this) + header_room; }
+  /// The spawned coroutine (the owning worker, or shutdown, before `complete`).
+  std::coroutine_handle<> root_frame() noexcept { return *std::launder(static_cast<std::coroutine_handle<>*>(after())); }
+  void* result_slot() noexcept { return after(); }
+  /// The size of the header's block (see above) for a task with these result ops (or none).
+  static std::size_t block_size(const result_ops* r) noexcept {
+    const std::size_t slot = r ? r->slot_size : 0;
+    return header_room + (slot > sizeof(std::coroutine_handle<>) ? slot : sizeof(std::coroutine_handle<>));
+  }
 
   void add_ref() noexcept { state.fetch_add(task_state::ref_one, std::memory_order_relaxed); }
   /// Drops one reference; frees the header when it was the last.
   void drop_ref() noexcept;
+
+  static constexpr std::size_t header_room = 80;
 };
+static_assert(sizeof(task_header) <= task_header::header_room && task_header::header_room % 16 == 0);
 
 /// Destroys and frees a header whose last reference is gone; `state` is its final state word.
 void free_task_header(task_header* t, std::uint64_t state) noexcept;

@@ -268,7 +268,7 @@ void worker::poll(task_header* t) {
   if (probing_) probe_end();
   c.task = nullptr;
   counters::bump(stats.polls);
-  if (t->root.done()) {
+  if (t->root_frame().done()) {
     sched_.complete(t, c.root_exception);
     return;
   }
@@ -302,7 +302,7 @@ void worker::cancel(task_header* t) {
     }
     t->hook = nullptr;
   }
-  destroy_frame(sched_, std::exchange(t->root, {}), t->id);
+  destroy_frame(sched_, t->root_frame(), t->id);
   sched_.finish_cancelled(t);
 }
 

@@ -4,8 +4,10 @@
 #include <corio/sync/mpsc.hpp>
 #include <corio/sync/notify.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -220,6 +222,57 @@ TEST_SUITE("spawn") {
       CHECK(*moved_only == 9);
       co_await spawn([]() -> task<void> { co_return; }());
     }());
+  }
+
+  TEST_CASE("the result slot takes the place of the root's word: large and 16-aligned results") {
+    // The header's block holds the root handle until completion, then the outcome, built over
+    // it (detail/task_header.hpp): results wider and more aligned than that word come through.
+    struct alignas(16) wide {
+      unsigned __int128 x;
+      long double y;
+    };
+    auto rt = test::multi();
+    rt.block_on([]() -> task<void> {
+      auto big = co_await spawn([](std::uint64_t seed) -> task<std::array<std::uint64_t, 64>> {
+        std::array<std::uint64_t, 64> a{};
+        for (std::size_t i = 0; i < a.size(); ++i) a[i] = seed * (i + 1);
+        co_await yield_now();
+        co_return a;
+      }(7));
+      for (std::size_t i = 0; i < big.size(); ++i) CHECK(big[i] == 7 * (i + 1));
+      auto h = spawn([]() -> task<wide> { co_return wide{static_cast<unsigned __int128>(1) << 100, 2.5L}; }());
+      wide w = co_await std::move(h);
+      CHECK(w.x == static_cast<unsigned __int128>(1) << 100);
+      CHECK(w.y == 2.5L);
+    }());
+  }
+
+  TEST_CASE("the task list through the headers: sweeps of finished tasks keep the parked ones") {
+    // Thousands of finished tasks between the parked ones make the worker's list sweep several
+    // times (detail/task_registry.hpp); every parked task stays listed (dump, shutdown).
+    test::counted::reset();
+    notify never;
+    constexpr int parked = 300;
+    {
+      auto rt = test::multi(1);  // one worker's list
+      rt.block_on([&]() -> task<void> {
+        std::vector<join_handle<int>> finished;
+        for (int i = 0; i < parked; ++i) {
+          spawn([](test::counted c, notify& n) -> task<void> {
+            (void)c;
+            co_await n.notified();
+          }(test::counted(i), never))
+              .detach();
+          for (int k = 0; k < 20; ++k) finished.push_back(spawn(square(k)));
+          co_await yield_now();
+        }
+        for (std::size_t i = 0; i < finished.size(); ++i) CHECK(co_await std::move(finished[i]) == int(i % 20) * int(i % 20));
+      }());
+      CHECK(rt.metrics().tasks_alive == parked);
+      CHECK(rt.dump_tasks().tasks.size() == parked);
+      CHECK(test::counted::alive() == parked);
+    }
+    CHECK(test::counted::alive() == 0);  // shutdown found and destroyed every one
   }
 
   TEST_CASE("yield_now lets other tasks run (current_thread interleaving)") {
