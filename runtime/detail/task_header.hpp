@@ -16,9 +16,9 @@
 //   bits  0..15  flags (below)
 //   bits 16..63  reference count (ref_one = 1 << 16)
 // References are held by: the scheduler from spawn until the task completes ("owner"), the
-// runtime's task registry (task_registry.hpp) until it sweeps the completed task out, the join handle while it
-// exists, and every registered waker (a task parked on a primitive, the timer wheel or the
-// reactor). The header is freed when the count reaches zero.
+// runtime's task registry (task_registry.hpp) until it sweeps the completed task out, the join
+// handle while it exists, and every registered waker (a task parked on a primitive, the timer
+// wheel or the reactor). The header is freed when the count reaches zero.
 //
 // Flags and who sets them:
 //   notified  - the task is in a run queue, or will be pushed there by the worker running it.
