@@ -128,7 +128,9 @@ struct CORIO_API task_header {
   /// slot (constructed once `output` is set). Not for a branch header (branch_set.hpp).
   void* after() noexcept { return reinterpret_cast<char*>(this) + header_room; }
   /// The spawned coroutine (the owning worker, or shutdown, before `complete`).
-  std::coroutine_handle<> root_frame() noexcept { return *std::launder(static_cast<std::coroutine_handle<>*>(after())); }
+  std::coroutine_handle<> root_frame() noexcept {
+    return *std::launder(static_cast<std::coroutine_handle<>*>(after()));
+  }
   void* result_slot() noexcept { return after(); }
   /// The size of the header's block (see above) for a task with these result ops (or none).
   static std::size_t block_size(const result_ops* r) noexcept {
