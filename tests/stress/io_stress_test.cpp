@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <corio/io/net.hpp>
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <string>
 #include <vector>
@@ -182,22 +184,26 @@ TEST_SUITE("io_stress") {
       }(l, emfile, accepted, attempts));
       std::vector<tcp_stream> clients;
       {
-        // Leave room for a handful of descriptors only.
+        // Exhaust the descriptors but one, then connect with that one: the connection waits in
+        // the listener's backlog with no descriptor left to accept it. (Connecting until the
+        // client side ran out instead raced: when the loop accepted as fast as the clients
+        // connected, the last descriptor went to a client and nothing was left pending.)
         test::nofile_limit lim(static_cast<rlim_t>(test::open_fds() + 8));
-        for (int i = 0; i < 8; ++i) {
-          try {
-            clients.push_back(co_await tcp_stream::connect(addr));
-          } catch (const std::system_error&) {
-            break;  // the client side ran out too
-          }
-        }
+        std::vector<int> filler;
+        for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) filler.push_back(fd);
+        REQUIRE(errno == EMFILE);
+        REQUIRE(!filler.empty());
+        ::close(filler.back());
+        filler.pop_back();
+        clients.push_back(co_await tcp_stream::connect(addr));
         // Wait (bounded) for the loop to meet EMFILE.
-        for (int i = 0; i < 2000 && emfile.load() == 0; ++i) co_await sleep(1ms);
+        for (int i = 0; i < 5000 && emfile.load() == 0; ++i) co_await sleep(1ms);
         CHECK(emfile.load() > 0);
         int attempts_then = attempts.load();
         co_await sleep(50ms);
         // Backing off: a handful of attempts in 50 ms, not thousands.
         CHECK(attempts.load() - attempts_then < 30);
+        for (int fd : filler) ::close(fd);
       }
       // Descriptors are free again: pending connections get accepted.
       int accepted_then = accepted.load();
