@@ -37,7 +37,7 @@ namespace detail {
 /// the word that held the root until the task completed.
 template <class T>
 struct result_slot_of {
-  static_assert(alignof(outcome<T>) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__ && alignof(outcome<T>) <= 16,
+  static_assert(alignof(outcome<T>) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__ && task_header::header_room % alignof(outcome<T>) == 0,
                 "corio::spawn: over-aligned result types are not supported (wrap the value in a std::unique_ptr)");
 
   static void stash(std::coroutine_handle<> root, void* slot) noexcept {
